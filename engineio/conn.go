@@ -1,0 +1,308 @@
+package engineio
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type connState uint8
+
+const (
+	stateOpen connState = iota
+	stateClosing
+	stateClosed
+)
+
+// Shared control packets: their encoded forms are built once for all
+// connections.
+var (
+	pingPacket  = &Packet{Type: PacketPing}
+	closePacket = &Packet{Type: PacketClose}
+)
+
+// Conn is one Engine.IO session. Its methods are safe for concurrent use.
+//
+// Lock order: Conn.recvMu, then Conn.mu, then wsTransport.writeMu. Server.mu
+// is never held while acquiring a Conn lock.
+type Conn struct {
+	srv        *Server
+	id         string
+	req        *http.Request
+	remoteAddr string
+	created    time.Time
+
+	// recvMu serialises inbound packet handling, so that the handler sees a
+	// connection's messages one at a time and in order.
+	recvMu sync.Mutex
+
+	mu         sync.Mutex
+	transport  string
+	state      connState
+	queue      []*Packet
+	queueBytes int
+	// polling
+	getActive  bool
+	getWake    chan struct{} // capacity 1; wakes the pending GET
+	postActive bool
+	noopOnExit bool // a pending GET released by a client close answers "6"
+	// websocket
+	ws        *wsTransport
+	flushing  bool
+	upgrading bool // probe answered, waiting for the upgrade packet
+	upgraded  bool
+
+	pingTimer    *time.Timer
+	timeoutTimer *time.Timer
+	closeTimer   *time.Timer
+
+	done     chan struct{}
+	userData atomic.Value
+}
+
+func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
+	req := r.Clone(r.Context())
+	req.Body = http.NoBody
+	return &Conn{
+		srv: s, id: id, req: req, remoteAddr: r.RemoteAddr, created: time.Now(),
+		transport: transport, getWake: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+}
+
+// ID returns the session id.
+func (c *Conn) ID() string { return c.id }
+
+// Request returns the handshake request (without its body). Handlers may
+// read its headers, URL and remote address; they must not modify it.
+func (c *Conn) Request() *http.Request { return c.req }
+
+// RemoteAddr returns the network address of the handshake request.
+func (c *Conn) RemoteAddr() string { return c.remoteAddr }
+
+// Created returns the time of the handshake.
+func (c *Conn) Created() time.Time { return c.created }
+
+// Transport returns the current transport name: "polling" or "websocket".
+func (c *Conn) Transport() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.transport
+}
+
+// Done returns a channel closed when the connection is gone.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// SetUserData stores a value for the connection's owner (the Socket.IO
+// layer keeps its client state there).
+func (c *Conn) SetUserData(v any) { c.userData.Store(v) }
+
+// UserData returns the value stored by SetUserData, or nil.
+func (c *Conn) UserData() any { return c.userData.Load() }
+
+// Writable reports whether a packet sent now would go out at once: a GET is
+// waiting on polling, or nothing is queued on WebSocket. Volatile packets are
+// dropped when it is false.
+func (c *Conn) Writable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != stateOpen {
+		return false
+	}
+	if c.transport == TransportPolling {
+		return c.getActive && !c.upgrading && len(c.queue) == 0
+	}
+	return len(c.queue) == 0 && !c.flushing
+}
+
+// Send queues packets for delivery, in order. It never blocks on the
+// network. It returns ErrClosed when the connection is closing or closed,
+// and ErrQueueFull (after closing the connection with ReasonSlowClient) when
+// the packets do not fit in the outbound queue. Packets are not copied: they
+// must not be modified after the call.
+func (c *Conn) Send(packets ...*Packet) error {
+	n := 0
+	for _, p := range packets {
+		n += p.wireLen()
+	}
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if c.queueBytes+n > c.srv.opts.MaxQueueBytes {
+		c.mu.Unlock()
+		c.srv.stats.slowClients.Add(1)
+		c.closeNow(ReasonSlowClient)
+		return ErrQueueFull
+	}
+	c.queue = append(c.queue, packets...)
+	c.queueBytes += n
+	c.wakeLocked()
+	c.mu.Unlock()
+	return nil
+}
+
+// wakeLocked makes queued packets move: it wakes the pending GET on polling
+// or starts a flush on WebSocket. c.mu must be held.
+func (c *Conn) wakeLocked() {
+	if c.transport == TransportWebSocket && c.ws != nil {
+		if !c.flushing {
+			c.flushing = true
+			c.srv.goTracked(c.flushWebSocket)
+		}
+		return
+	}
+	select {
+	case c.getWake <- struct{}{}:
+	default:
+	}
+}
+
+// takeQueueLocked removes and returns every queued packet. c.mu must be held.
+func (c *Conn) takeQueueLocked() []*Packet {
+	q := c.queue
+	c.queue, c.queueBytes = nil, 0
+	return q
+}
+
+// Close closes the connection gracefully: packets already queued are
+// delivered, then a close packet, so the client sees a transport close and
+// reconnects. The handler's OnClose runs with ReasonForcedClose.
+func (c *Conn) Close() {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	c.state = stateClosing
+	c.closeTimer = time.AfterFunc(c.srv.opts.CloseTimeout, func() { c.closeNow(ReasonForcedClose) })
+	if c.transport == TransportWebSocket && c.ws != nil {
+		if !c.flushing {
+			c.flushing = true
+			c.srv.goTracked(c.flushWebSocket)
+		}
+	} else {
+		c.queue = append(c.queue, closePacket)
+		c.wakeLocked()
+	}
+	c.mu.Unlock()
+}
+
+// closeNow closes the connection at once: queued packets are dropped, a
+// pending GET is answered with a close packet, the WebSocket is closed and
+// the handler's OnClose runs. Later calls do nothing.
+func (c *Conn) closeNow(reason string) {
+	c.mu.Lock()
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		return
+	}
+	wasTransport := c.transport
+	c.state = stateClosed
+	c.queue, c.queueBytes = nil, 0
+	stopTimer(c.pingTimer)
+	stopTimer(c.timeoutTimer)
+	stopTimer(c.closeTimer)
+	ws := c.ws
+	c.ws = nil
+	c.mu.Unlock()
+
+	close(c.done) // releases a pending GET
+	if ws != nil {
+		ws.close(closeCodeFor(reason))
+	}
+	c.srv.remove(c)
+	if wasTransport == TransportWebSocket {
+		c.srv.stats.wsNow.Add(-1)
+	} else {
+		c.srv.stats.pollingNow.Add(-1)
+	}
+	c.srv.stats.countClose(reason)
+	c.srv.log.Debug("engine.io session closed", "sid", c.id, "reason", reason)
+	c.srv.handler.OnClose(c, reason)
+}
+
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
+}
+
+// start counts the session, calls the handler's OnOpen and starts the
+// heartbeat (the timers run from creation, not from the first request).
+func (c *Conn) start() {
+	if c.transport == TransportWebSocket {
+		c.srv.stats.wsNow.Add(1)
+	} else {
+		c.srv.stats.pollingNow.Add(1)
+	}
+	c.recvMu.Lock()
+	c.srv.handler.OnOpen(c)
+	c.recvMu.Unlock()
+	c.mu.Lock()
+	if c.state == stateOpen {
+		c.pingTimer = time.AfterFunc(c.srv.opts.PingInterval, c.ping)
+	}
+	c.mu.Unlock()
+}
+
+// ping sends a ping and arms the pong timeout.
+func (c *Conn) ping() {
+	if c.Send(pingPacket) != nil {
+		return
+	}
+	c.mu.Lock()
+	if c.state == stateOpen {
+		stopTimer(c.timeoutTimer)
+		c.timeoutTimer = time.AfterFunc(c.srv.opts.PingTimeout, func() { c.closeNow(ReasonPingTimeout) })
+	}
+	c.mu.Unlock()
+}
+
+// onPong clears the pong timeout and schedules the next ping from now.
+func (c *Conn) onPong() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == stateClosed {
+		return
+	}
+	stopTimer(c.timeoutTimer)
+	if c.pingTimer != nil {
+		c.pingTimer.Reset(c.srv.opts.PingInterval)
+	}
+}
+
+// handlePacket handles one inbound packet on the active transport. c.recvMu
+// must be held. It returns false when the session was closed.
+func (c *Conn) handlePacket(p inPacket) bool {
+	c.srv.stats.packetsIn.Add(1)
+	c.srv.stats.bytesIn.Add(int64(len(p.data)))
+	switch p.typ {
+	case PacketPong:
+		c.onPong()
+	case PacketMessage:
+		c.srv.handler.OnMessage(c, p.data, p.binary)
+	case PacketClose:
+		c.mu.Lock()
+		c.noopOnExit = true
+		c.mu.Unlock()
+		c.closeNow(ReasonTransportClose)
+		return false
+	case PacketPing:
+		// v4 clients never ping: Node closes with "invalid heartbeat direction".
+		c.closeNow(ReasonTransportError)
+		return false
+	}
+	return true
+}
+
+// isClosed reports whether the connection is closed.
+func (c *Conn) isClosed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,155 @@
+package engineio
+
+import (
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+)
+
+// Transport names.
+const (
+	TransportPolling   = "polling"
+	TransportWebSocket = "websocket"
+)
+
+// Options configure a Server. The zero value is valid: every zero field takes
+// the default of Node's engine.io 6.6 where Node has one. NewServer copies the
+// options; the caller's struct is never modified.
+type Options struct {
+	// PingInterval is the time between server pings. Zero means 25s.
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for a pong. Zero means 20s.
+	PingTimeout time.Duration
+	// UpgradeTimeout is the time allowed between the WebSocket opening and
+	// the upgrade packet. Zero means 10s.
+	UpgradeTimeout time.Duration
+	// MaxHTTPBufferSize is the largest POST body and WebSocket message, in
+	// bytes, also advertised as maxPayload. Zero means 1,000,000.
+	MaxHTTPBufferSize int64
+	// Transports lists the enabled transports. Nil means polling and websocket.
+	Transports []string
+	// DisableUpgrades stops polling sessions from upgrading (Node's
+	// allowUpgrades: false).
+	DisableUpgrades bool
+	// AllowRequest, when set, is called for handshake requests only. A
+	// non-nil error refuses the handshake with code 4 (Forbidden); the error
+	// text becomes the message.
+	AllowRequest func(r *http.Request) error
+	// CORS enables CORS headers and preflight answers. Nil means off.
+	CORS *CORSOptions
+	// Cookie, when set, makes the polling handshake set a cookie holding the
+	// session id (for cookie-based sticky load balancers).
+	Cookie *CookieOptions
+	// HTTPCompressionThreshold is the smallest polling response, in bytes,
+	// that is gzip- or deflate-compressed. Zero means 1024; negative disables
+	// compression.
+	HTTPCompressionThreshold int
+	// PerMessageDeflate enables WebSocket compression. Nil means off.
+	PerMessageDeflate *DeflateOptions
+	// MaxQueueBytes bounds each connection's outbound queue. A connection
+	// whose queue would grow beyond it is closed with reason "slow client".
+	// Zero means 4 MiB.
+	MaxQueueBytes int
+	// WriteTimeout bounds one WebSocket write. Zero means 10s.
+	WriteTimeout time.Duration
+	// CloseTimeout bounds how long a closing polling session waits for a GET
+	// to deliver its close packet. Zero means 30s.
+	CloseTimeout time.Duration
+	// GenerateID returns a new session id. Nil means NewID.
+	GenerateID func(r *http.Request) (string, error)
+	// Logger receives diagnostic logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// CORSOptions mirror the defaults of the npm cors package used by Node.
+type CORSOptions struct {
+	// Origins lists allowed origins; "*" allows any origin with a literal
+	// "*" header. Ignored when AllowOrigin is set.
+	Origins []string
+	// AllowOrigin decides per request; it overrides Origins.
+	AllowOrigin func(origin string) bool
+	// Credentials sets Access-Control-Allow-Credentials: true.
+	Credentials bool
+	// Methods answered to preflights. Nil means GET,HEAD,PUT,PATCH,POST,DELETE.
+	Methods []string
+	// AllowedHeaders answered to preflights. Nil reflects the request's
+	// Access-Control-Request-Headers.
+	AllowedHeaders []string
+	// ExposedHeaders sets Access-Control-Expose-Headers.
+	ExposedHeaders []string
+	// MaxAge sets Access-Control-Max-Age on preflights when positive.
+	MaxAge time.Duration
+}
+
+// CookieOptions configure the session cookie. Zero fields take Node's
+// defaults: name "io", path "/", HttpOnly, SameSite=Lax.
+type CookieOptions struct {
+	Name        string
+	Path        string
+	NotHTTPOnly bool
+	SameSite    http.SameSite
+	Secure      bool
+	Domain      string
+	MaxAge      int
+}
+
+// DeflateOptions configure WebSocket permessage-deflate. The server always
+// negotiates no context takeover in both directions, so compression keeps
+// no per-connection state between messages.
+type DeflateOptions struct {
+	// Threshold is the smallest message, in bytes, that is compressed.
+	// Zero means 1024.
+	Threshold int
+}
+
+func (o *Options) withDefaults() Options {
+	c := Options{}
+	if o != nil {
+		c = *o
+	}
+	setDefault(&c.PingInterval, 25*time.Second)
+	setDefault(&c.PingTimeout, 20*time.Second)
+	setDefault(&c.UpgradeTimeout, 10*time.Second)
+	setDefault(&c.MaxHTTPBufferSize, 1_000_000)
+	setDefault(&c.HTTPCompressionThreshold, 1024)
+	setDefault(&c.MaxQueueBytes, 4<<20)
+	setDefault(&c.WriteTimeout, 10*time.Second)
+	setDefault(&c.CloseTimeout, 30*time.Second)
+	if c.Transports == nil {
+		c.Transports = []string{TransportPolling, TransportWebSocket}
+	} else {
+		c.Transports = slices.Clone(c.Transports)
+	}
+	if c.GenerateID == nil {
+		c.GenerateID = func(*http.Request) (string, error) { return NewID(), nil }
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.PerMessageDeflate != nil {
+		d := *c.PerMessageDeflate
+		setDefault(&d.Threshold, 1024)
+		c.PerMessageDeflate = &d
+	}
+	return c
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+func (o *Options) transportEnabled(name string) bool {
+	return slices.Contains(o.Transports, name)
+}
+
+// upgradesFor lists the upgrades advertised to a session on transport t.
+func (o *Options) upgradesFor(t string) []string {
+	if t != TransportPolling || o.DisableUpgrades || !o.transportEnabled(TransportWebSocket) {
+		return []string{}
+	}
+	return []string{TransportWebSocket}
+}

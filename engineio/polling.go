@@ -1,0 +1,241 @@
+package engineio
+
+import (
+	"compress/gzip"
+	"compress/zlib"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+var (
+	noopBody      = []byte{byte(PacketNoop)}
+	closeBody     = []byte{byte(PacketClose)}
+	noopCloseBody = []byte{byte(PacketNoop), recordSeparator, byte(PacketClose)}
+	okBody        = []byte("ok")
+)
+
+// servePoll answers a long-polling GET: at once with every queued packet,
+// or when the first packet is queued, or with a noop during an upgrade.
+func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	if c.getActive {
+		// Overlapping GETs: Node closes the session; the pending GET gets a
+		// close packet, this one a bare 400.
+		c.mu.Unlock()
+		c.closeNow(ReasonTransportError)
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	c.getActive = true
+	c.mu.Unlock()
+
+	body, packets, closing := c.waitPoll(r)
+	if body == nil {
+		return // the client went away: the session is closed
+	}
+	if closing {
+		// The close packet was delivered: the session ends now.
+		defer c.closeNow(ReasonForcedClose)
+	}
+	noCompress := true
+	for _, p := range packets {
+		if !p.NoCompress {
+			noCompress = false
+		}
+	}
+	c.srv.stats.packetsOut.Add(int64(len(packets)))
+	c.srv.stats.bytesOut.Add(int64(len(body)))
+	threshold := c.srv.opts.HTTPCompressionThreshold
+	if noCompress {
+		threshold = -1
+	}
+	writePollingBody(w, r, body, false, threshold)
+	if len(packets) > 0 {
+		buf := body[:0]
+		payloadBuffers.Put(&buf)
+	}
+}
+
+// waitPoll waits until the pending GET can be answered and returns its body
+// and the packets in it (nil body if the request was abandoned). closing
+// reports that the body ends with the session's close packet.
+func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*Packet, closing bool) {
+	defer func() {
+		c.mu.Lock()
+		c.getActive = false
+		c.mu.Unlock()
+	}()
+	for {
+		c.mu.Lock()
+		switch {
+		case c.state == stateClosed:
+			noop := c.noopOnExit
+			c.mu.Unlock()
+			if noop {
+				return noopBody, nil, false
+			}
+			return closeBody, nil, false
+		case c.upgrading || c.upgraded:
+			c.mu.Unlock()
+			return noopBody, nil, false
+		case len(c.queue) > 0:
+			packets = c.takeQueueLocked()
+			closing = c.state == stateClosing && packets[len(packets)-1] == closePacket
+			c.mu.Unlock()
+			bp := payloadBuffers.Get().(*[]byte)
+			return appendPayload((*bp)[:0], packets), packets, closing
+		case c.state == stateClosing:
+			c.mu.Unlock()
+			return noopCloseBody, nil, true
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.getWake:
+		case <-c.done:
+		case <-r.Context().Done():
+			// The client dropped the pending GET: Node's "poll connection
+			// closed prematurely".
+			c.closeNow(ReasonTransportError)
+			return nil, nil, false
+		}
+	}
+}
+
+// servePost reads a POSTed payload, hands every packet to the session in
+// order (including whatever the application sends in reaction), then
+// answers "ok".
+func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/octet-stream") {
+		c.closeNow(ReasonTransportError) // v4 payloads are always text
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	if c.postActive {
+		c.mu.Unlock()
+		c.closeNow(ReasonTransportError) // data request overlap from client
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	c.postActive = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.postActive = false
+		c.mu.Unlock()
+	}()
+
+	limit := c.srv.opts.MaxHTTPBufferSize
+	if r.ContentLength > limit {
+		w.WriteHeader(http.StatusRequestEntityTooLarge) // the session stays open
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		c.closeNow(ReasonTransportError)
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	if int64(len(body)) > limit {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	c.recvMu.Lock()
+	err = decodePayload(body, func(p inPacket) error {
+		if c.isClosed() || !c.handlePacket(p) {
+			return errStop
+		}
+		return nil
+	})
+	c.recvMu.Unlock()
+	if err == ErrParse {
+		c.closeNow(ReasonParseError)
+		c.srv.refuse(w, r, requestError(CodeBadRequest, "PARSE_ERROR"), false)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(okBody)
+}
+
+// errStop ends payload decoding early without an error of the client's.
+var errStop = errorString("stop")
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+var (
+	gzipWriters  = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression); return w }}
+	zlibWriters  = sync.Pool{New: func() any { return zlib.NewWriter(nil) }}
+)
+
+// writePollingBody writes a polling response body with Node's headers,
+// compressed when it is at least threshold bytes (negative: never) and the
+// client accepts gzip or deflate.
+func writePollingBody(w http.ResponseWriter, r *http.Request, body []byte, binary bool, threshold int) {
+	h := w.Header()
+	if binary {
+		h.Set("Content-Type", "application/octet-stream")
+	} else {
+		h.Set("Content-Type", "text/plain; charset=UTF-8")
+	}
+	h.Set("Cache-Control", "no-store")
+	if ua := r.Header.Get("User-Agent"); strings.Contains(ua, ";MSIE") || strings.Contains(ua, "Trident/") {
+		h.Set("X-XSS-Protection", "0")
+	}
+	if threshold >= 0 && len(body) >= threshold {
+		if enc := acceptedEncoding(r.Header.Get("Accept-Encoding")); enc != "" {
+			writeCompressed(w, body, enc)
+			return
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+func acceptedEncoding(accept string) string {
+	var deflate bool
+	for part := range strings.SplitSeq(accept, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") && !strings.Contains(params, "q=0.") {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "gzip":
+			return "gzip"
+		case "deflate":
+			deflate = true
+		}
+	}
+	if deflate {
+		return "deflate"
+	}
+	return ""
+}
+
+func writeCompressed(w http.ResponseWriter, body []byte, enc string) {
+	h := w.Header()
+	h.Set("Content-Encoding", enc)
+	h.Set("Vary", "Accept-Encoding")
+	w.WriteHeader(http.StatusOK)
+	if enc == "gzip" {
+		zw := gzipWriters.Get().(*gzip.Writer)
+		zw.Reset(w)
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		gzipWriters.Put(zw)
+		return
+	}
+	zw := zlibWriters.Get().(*zlib.Writer) // HTTP "deflate" is the zlib format
+	zw.Reset(w)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+	zlibWriters.Put(zw)
+}

@@ -1,0 +1,456 @@
+package engineio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Handler receives the events of every connection of a Server. For one
+// connection, OnOpen comes first, then OnMessage for each message, one call
+// at a time and in order, and OnClose exactly once. OnClose may run while a
+// last OnMessage call is still in progress (a timeout or a slow-client close
+// happens on another goroutine), so handlers guard their own state.
+type Handler interface {
+	// OnOpen is called when a connection is established, before the
+	// handshake response is written; packets sent from it are delivered
+	// after the open packet.
+	OnOpen(c *Conn)
+	// OnMessage is called for every message. data belongs to the handler:
+	// the server never reuses it.
+	OnMessage(c *Conn, data []byte, binary bool)
+	// OnClose is called once when the connection is gone, with one of the
+	// Reason constants.
+	OnClose(c *Conn, reason string)
+}
+
+// Close reasons, as Node's engine.io names them, plus ReasonSlowClient.
+const (
+	ReasonTransportError = "transport error"
+	ReasonTransportClose = "transport close"
+	ReasonForcedClose    = "forced close"
+	ReasonPingTimeout    = "ping timeout"
+	ReasonParseError     = "parse error"
+	// ReasonSlowClient is Switchboard's own: the client did not read fast
+	// enough and its outbound queue reached Options.MaxQueueBytes.
+	ReasonSlowClient = "slow client"
+)
+
+// ErrServerClosed is returned by Shutdown when called twice.
+var ErrServerClosed = errors.New("engine.io: server closed")
+
+// Server is an Engine.IO v4 server. It is an http.Handler that serves every
+// request it is given, whatever the path: mount it where the clients expect it
+// (Socket.IO clients use /socket.io/).
+type Server struct {
+	opts    Options
+	handler Handler
+	log     *slog.Logger
+
+	mu       sync.RWMutex
+	conns    map[string]*Conn
+	draining bool
+	closed   bool
+
+	goroutines sync.WaitGroup
+	stats      counters
+}
+
+// NewServer returns a server that reports its connections' events to h.
+func NewServer(h Handler, opts *Options) *Server {
+	o := opts.withDefaults()
+	return &Server{opts: o, handler: h, log: o.Logger, conns: make(map[string]*Conn)}
+}
+
+// Options returns the server's effective options, defaults filled in.
+func (s *Server) Options() Options { return s.opts }
+
+// Conn returns the open connection with the given id, or nil.
+func (s *Server) Conn(id string) *Conn {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.conns[id]
+}
+
+// Count returns the number of open connections.
+func (s *Server) Count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.conns)
+}
+
+// Conns returns a snapshot of the open connections.
+func (s *Server) Conns() []*Conn {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// StopAccepting makes the server refuse new handshakes (HTTP 503) while its
+// existing connections go on. It is the first step of a drain.
+func (s *Server) StopAccepting() {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+}
+
+// Accepting reports whether the server accepts new handshakes.
+func (s *Server) Accepting() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return !s.draining && !s.closed
+}
+
+// Shutdown refuses new handshakes, closes every connection gracefully (its
+// queued packets are sent first, then a close packet, so clients reconnect),
+// and waits until every goroutine the server started has finished or ctx is
+// done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.closed, s.draining = true, true
+	conns := make([]*Conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	done := make(chan struct{})
+	go func() {
+		s.waitConns(ctx)
+		s.goroutines.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, c := range s.Conns() {
+			c.closeNow(ReasonForcedClose)
+		}
+		return ctx.Err()
+	}
+}
+
+// waitConns waits until every connection has been removed or ctx is done.
+func (s *Server) waitConns(ctx context.Context) {
+	for _, c := range s.Conns() {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// goTracked runs f in a goroutine that Shutdown waits for.
+func (s *Server) goTracked(f func()) {
+	s.goroutines.Add(1)
+	go func() {
+		defer s.goroutines.Done()
+		f()
+	}()
+}
+
+func (s *Server) remove(c *Conn) {
+	s.mu.Lock()
+	if s.conns[c.id] == c {
+		delete(s.conns, c.id)
+	}
+	s.mu.Unlock()
+}
+
+// ServeHTTP serves one Engine.IO request: a handshake, a poll, a post or a
+// WebSocket upgrade.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.CORS != nil && s.opts.CORS.apply(w, r) {
+		return // preflight answered
+	}
+	q := r.URL.Query()
+	upgrade := isWebSocketUpgrade(r)
+	if sid := q.Get("sid"); sid != "" {
+		c, err := s.verifySession(r, sid, q.Get("transport"), upgrade)
+		if err != nil {
+			s.refuse(w, r, err, upgrade)
+			return
+		}
+		switch {
+		case upgrade:
+			s.serveUpgrade(c, w, r)
+		case r.Method == http.MethodGet:
+			c.servePoll(w, r)
+		case r.Method == http.MethodPost:
+			c.servePost(w, r)
+		default:
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+		return
+	}
+	if err := s.verifyHandshake(r, q, upgrade); err != nil {
+		s.refuse(w, r, err, upgrade)
+		return
+	}
+	if !s.Accepting() {
+		s.stats.refusedDraining.Add(1)
+		http.Error(w, "server is draining", http.StatusServiceUnavailable)
+		return
+	}
+	if upgrade {
+		s.handshakeWebSocket(w, r)
+	} else {
+		s.handshakePolling(w, r)
+	}
+}
+
+// verifySession applies Node's checks for a request that names a session.
+func (s *Server) verifySession(r *http.Request, sid, transport string, upgrade bool) (*Conn, *RequestError) {
+	if !s.opts.transportEnabled(transport) {
+		return nil, requestError(CodeUnknownTransport, "")
+	}
+	if !validOrigin(r.Header.Get("Origin")) {
+		return nil, requestError(CodeBadRequest, "INVALID_ORIGIN")
+	}
+	c := s.Conn(sid)
+	if c == nil {
+		return nil, requestError(CodeUnknownSID, "UNKNOWN_SID")
+	}
+	if !upgrade && c.Transport() != transport {
+		return nil, requestError(CodeBadRequest, "TRANSPORT_MISMATCH")
+	}
+	if upgrade && transport != TransportWebSocket {
+		return nil, requestError(CodeBadRequest, "TRANSPORT_MISMATCH")
+	}
+	return c, nil
+}
+
+// verifyHandshake applies Node's checks for a request without a session.
+func (s *Server) verifyHandshake(r *http.Request, q map[string][]string, upgrade bool) *RequestError {
+	transport := first(q["transport"])
+	if !s.opts.transportEnabled(transport) {
+		return requestError(CodeUnknownTransport, "")
+	}
+	if !validOrigin(r.Header.Get("Origin")) {
+		return requestError(CodeBadRequest, "INVALID_ORIGIN")
+	}
+	if r.Method != http.MethodGet {
+		return requestError(CodeBadHandshakeMethod, "")
+	}
+	if transport == TransportWebSocket && !upgrade {
+		return requestError(CodeBadRequest, "TRANSPORT_HANDSHAKE_ERROR")
+	}
+	if transport == TransportPolling && upgrade {
+		return requestError(CodeBadRequest, "TRANSPORT_HANDSHAKE_ERROR")
+	}
+	if s.opts.AllowRequest != nil {
+		if err := s.opts.AllowRequest(r); err != nil {
+			e := requestError(CodeForbidden, "")
+			if msg := err.Error(); msg != "" {
+				e.Message = msg
+			}
+			return e
+		}
+	}
+	if first(q["EIO"]) != "4" {
+		return requestError(CodeUnsupportedVersion, "")
+	}
+	return nil
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+// refuse answers a refused request: a JSON error for HTTP requests, a plain
+// 400 for WebSocket upgrades (as Node does).
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, e *RequestError, upgrade bool) {
+	s.stats.requestErrors[min(e.Code, len(s.stats.requestErrors)-1)].Add(1)
+	s.log.Debug("engine.io request refused", "code", e.Code, "message", e.Message,
+		"context", e.Context, "remote", r.RemoteAddr)
+	h := w.Header()
+	if upgrade {
+		h.Set("Connection", "close")
+		h.Set("Content-Type", "text/html")
+		h.Set("Content-Length", strconv.Itoa(len(e.Message)))
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(e.Message))
+		return
+	}
+	body := e.body()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(e.status())
+	_, _ = w.Write(body)
+}
+
+// newConn creates and registers a session for the handshake request r.
+func (s *Server) newConn(r *http.Request, transport string) (*Conn, *RequestError) {
+	id, err := s.opts.GenerateID(r)
+	if err != nil || id == "" {
+		return nil, requestError(CodeBadRequest, "ID_GENERATION_ERROR")
+	}
+	c := newConn(s, id, r, transport)
+	s.mu.Lock()
+	if s.closed || s.draining {
+		s.mu.Unlock()
+		return nil, requestError(CodeBadRequest, "SERVER_CLOSING")
+	}
+	s.conns[id] = c
+	s.mu.Unlock()
+	s.stats.opened.Add(1)
+	return c, nil
+}
+
+// openPacket builds the handshake packet for c: exactly the five keys Node
+// sends, in Node's order.
+func (s *Server) openPacket(c *Conn) *Packet {
+	upgrades, _ := json.Marshal(s.opts.upgradesFor(c.Transport()))
+	b := make([]byte, 0, 128)
+	b = append(b, `{"sid":`...)
+	b = appendJSONString(b, c.id)
+	b = append(b, `,"upgrades":`...)
+	b = append(b, upgrades...)
+	b = append(b, `,"pingInterval":`...)
+	b = strconv.AppendInt(b, s.opts.PingInterval.Milliseconds(), 10)
+	b = append(b, `,"pingTimeout":`...)
+	b = strconv.AppendInt(b, s.opts.PingTimeout.Milliseconds(), 10)
+	b = append(b, `,"maxPayload":`...)
+	b = strconv.AppendInt(b, s.opts.MaxHTTPBufferSize, 10)
+	b = append(b, '}')
+	return &Packet{Type: PacketOpen, Data: b}
+}
+
+func (s *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
+	c, rerr := s.newConn(r, TransportPolling)
+	if rerr != nil {
+		s.refuse(w, r, rerr, false)
+		return
+	}
+	open := s.openPacket(c)
+	if s.opts.Cookie != nil {
+		http.SetCookie(w, s.opts.Cookie.cookie(c.id))
+	}
+	c.start()
+	body := open.appendPolling(make([]byte, 0, len(open.Data)+1))
+	writePollingBody(w, r, body, false, -1)
+}
+
+func validOrigin(origin string) bool {
+	for i := 0; i < len(origin); i++ {
+		b := origin[i]
+		if b < ' ' && b != '\t' || b == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func isWebSocketUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet &&
+		strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
+		headerHasToken(r.Header, "Connection", "upgrade")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for part := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (o *CookieOptions) cookie(sid string) *http.Cookie {
+	c := &http.Cookie{Name: "io", Value: sid, Path: "/", HttpOnly: !o.NotHTTPOnly,
+		SameSite: http.SameSiteLaxMode, Secure: o.Secure, Domain: o.Domain, MaxAge: o.MaxAge}
+	if o.Name != "" {
+		c.Name = o.Name
+	}
+	if o.Path != "" {
+		c.Path = o.Path
+	}
+	if o.SameSite != 0 {
+		c.SameSite = o.SameSite
+	}
+	return c
+}
+
+// counters are the server's statistics, updated atomically.
+type counters struct {
+	opened, closed         atomic.Int64
+	packetsIn, packetsOut  atomic.Int64
+	bytesIn, bytesOut      atomic.Int64
+	slowClients            atomic.Int64
+	upgrades               atomic.Int64
+	refusedDraining        atomic.Int64
+	requestErrors          [6]atomic.Int64
+	pollingNow, wsNow      atomic.Int64
+	closeReasons           sync.Map // reason → *atomic.Int64
+}
+
+// Stats is a snapshot of a server's counters.
+type Stats struct {
+	// Opened and Closed count sessions since start.
+	Opened, Closed int64
+	// Polling and WebSocket are the sessions open now, by transport.
+	Polling, WebSocket int64
+	// PacketsIn/Out and BytesIn/Out count Engine.IO packets and their
+	// payload bytes (Out counts every recipient).
+	PacketsIn, PacketsOut, BytesIn, BytesOut int64
+	// SlowClients counts sessions closed because their queue was full.
+	SlowClients int64
+	// Upgrades counts completed polling→WebSocket upgrades.
+	Upgrades int64
+	// RefusedDraining counts handshakes refused while draining.
+	RefusedDraining int64
+	// RequestErrors counts refused requests by error code (0–5).
+	RequestErrors [6]int64
+	// CloseReasons counts closed sessions by reason.
+	CloseReasons map[string]int64
+}
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() Stats {
+	c := &s.stats
+	st := Stats{Opened: c.opened.Load(), Closed: c.closed.Load(), Polling: c.pollingNow.Load(),
+		WebSocket: c.wsNow.Load(), PacketsIn: c.packetsIn.Load(), PacketsOut: c.packetsOut.Load(),
+		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), SlowClients: c.slowClients.Load(),
+		Upgrades: c.upgrades.Load(), RefusedDraining: c.refusedDraining.Load(),
+		CloseReasons: map[string]int64{}}
+	for i := range c.requestErrors {
+		st.RequestErrors[i] = c.requestErrors[i].Load()
+	}
+	c.closeReasons.Range(func(k, v any) bool {
+		st.CloseReasons[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return st
+}
+
+func (c *counters) countClose(reason string) {
+	c.closed.Add(1)
+	v, ok := c.closeReasons.Load(reason)
+	if !ok {
+		v, _ = c.closeReasons.LoadOrStore(reason, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Add(1)
+}
