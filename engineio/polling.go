@@ -171,8 +171,8 @@ type errorString string
 func (e errorString) Error() string { return string(e) }
 
 var (
-	gzipWriters  = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression); return w }}
-	zlibWriters  = sync.Pool{New: func() any { return zlib.NewWriter(nil) }}
+	gzipWriters = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression); return w }}
+	zlibWriters = sync.Pool{New: func() any { return zlib.NewWriter(nil) }}
 )
 
 // writePollingBody writes a polling response body with Node's headers,

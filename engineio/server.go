@@ -396,15 +396,15 @@ func (o *CookieOptions) cookie(sid string) *http.Cookie {
 
 // counters are the server's statistics, updated atomically.
 type counters struct {
-	opened, closed         atomic.Int64
-	packetsIn, packetsOut  atomic.Int64
-	bytesIn, bytesOut      atomic.Int64
-	slowClients            atomic.Int64
-	upgrades               atomic.Int64
-	refusedDraining        atomic.Int64
-	requestErrors          [6]atomic.Int64
-	pollingNow, wsNow      atomic.Int64
-	closeReasons           sync.Map // reason → *atomic.Int64
+	opened, closed        atomic.Int64
+	packetsIn, packetsOut atomic.Int64
+	bytesIn, bytesOut     atomic.Int64
+	slowClients           atomic.Int64
+	upgrades              atomic.Int64
+	refusedDraining       atomic.Int64
+	requestErrors         [6]atomic.Int64
+	pollingNow, wsNow     atomic.Int64
+	closeReasons          sync.Map // reason → *atomic.Int64
 }
 
 // Stats is a snapshot of a server's counters.
