@@ -1,0 +1,313 @@
+// Switchboard whiteboard demo.
+//
+// Every stroke segment is drawn locally at once and sent to the server as a
+// `drawing` event with coordinates normalised to 0..1 of the canvas size; the
+// server relays it to every other client. All segments (own and received)
+// are kept in memory so the board can be redrawn after a resize or a change
+// of devicePixelRatio. See README.md for the full protocol.
+
+import { io } from "socket.io-client";
+
+/** Minimum time between two emitted segments of one stroke, in ms. */
+const THROTTLE_MS = 10;
+/** Pen width in CSS pixels. */
+const LINE_WIDTH = 3;
+/** Upper bound on remembered segments; the oldest are dropped beyond it. */
+const MAX_SEGMENTS = 200_000;
+/** Text shown where a value is unknown. */
+const UNKNOWN = "–";
+
+const canvas = document.getElementById("board");
+const ctx = canvas.getContext("2d");
+const statusBar = document.querySelector(".status");
+const nodeEl = document.getElementById("node-name");
+const countEl = document.getElementById("client-count");
+const stateEl = document.getElementById("conn-state");
+const transportEl = document.getElementById("transport");
+const swatches = Array.from(document.querySelectorAll(".swatch[data-color]"));
+
+// ---------------------------------------------------------------------------
+// Status bar
+
+/** Reads the node name the server rendered into the page, if it did. */
+function initialNodeName() {
+  const meta = document.querySelector('meta[name="switchboard-node"]');
+  const name = meta ? meta.content.trim() : "";
+  // An unrendered template (page served as a plain file) still holds the
+  // placeholder; treat that as unknown until the server says hello.
+  return name && name !== "{{NODE}}" ? name : "";
+}
+
+function setNode(name) {
+  nodeEl.textContent = name || UNKNOWN;
+  nodeEl.title = name || "";
+}
+
+function setCount(n) {
+  countEl.textContent = Number.isInteger(n) && n >= 0 ? String(n) : UNKNOWN;
+}
+
+/** @param {"connected"|"disconnected"|"reconnecting"} state */
+function setState(state) {
+  stateEl.textContent = state;
+  stateEl.dataset.state = state;
+  statusBar.dataset.state = state;
+}
+
+function setTransport(name) {
+  transportEl.textContent = name || UNKNOWN;
+}
+
+setNode(initialNodeName());
+setCount(NaN);
+setState("disconnected");
+setTransport("");
+
+// ---------------------------------------------------------------------------
+// Palette
+
+const HEX_COLOR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
+let color = "#1f2328";
+
+function selectSwatch(button) {
+  color = button.dataset.color;
+  for (const b of swatches) {
+    b.setAttribute("aria-pressed", b === button ? "true" : "false");
+  }
+}
+
+for (const b of swatches) {
+  // Set via the CSSOM so the page needs no inline styles.
+  b.style.setProperty("--swatch", b.dataset.color);
+  b.addEventListener("click", () => selectSwatch(b));
+}
+const preselected = swatches.find((b) => b.getAttribute("aria-pressed") === "true");
+if (preselected) selectSwatch(preselected);
+else if (swatches.length) selectSwatch(swatches[0]);
+
+// ---------------------------------------------------------------------------
+// Canvas: segments in memory, redrawn on resize
+
+/** @type {{x0:number,y0:number,x1:number,y1:number,color:string}[]} */
+let segments = [];
+let cssWidth = 0;
+let cssHeight = 0;
+
+function strokeSegment(s) {
+  const x0 = s.x0 * cssWidth;
+  const y0 = s.y0 * cssHeight;
+  const x1 = s.x1 * cssWidth;
+  const y1 = s.y1 * cssHeight;
+  ctx.strokeStyle = s.color;
+  ctx.fillStyle = s.color;
+  if (x0 === x1 && y0 === y1) {
+    // A tap: a zero-length line would not be painted, draw a dot instead.
+    ctx.beginPath();
+    ctx.arc(x0, y0, LINE_WIDTH / 2, 0, Math.PI * 2);
+    ctx.fill();
+    return;
+  }
+  ctx.beginPath();
+  ctx.moveTo(x0, y0);
+  ctx.lineTo(x1, y1);
+  ctx.stroke();
+}
+
+function addSegment(s) {
+  segments.push(s);
+  if (segments.length > MAX_SEGMENTS) {
+    segments = segments.slice(segments.length - Math.floor(MAX_SEGMENTS * 0.9));
+    redraw();
+    return;
+  }
+  strokeSegment(s);
+}
+
+function redraw() {
+  ctx.clearRect(0, 0, cssWidth, cssHeight);
+  for (const s of segments) strokeSegment(s);
+}
+
+function resize() {
+  const dpr = window.devicePixelRatio || 1;
+  const rect = canvas.getBoundingClientRect();
+  cssWidth = rect.width;
+  cssHeight = rect.height;
+  const w = Math.max(1, Math.round(rect.width * dpr));
+  const h = Math.max(1, Math.round(rect.height * dpr));
+  if (canvas.width !== w) canvas.width = w; // resizing clears the bitmap
+  if (canvas.height !== h) canvas.height = h;
+  // Map CSS pixels to device pixels exactly (w and h were rounded).
+  const sx = cssWidth > 0 ? w / cssWidth : dpr;
+  const sy = cssHeight > 0 ? h / cssHeight : dpr;
+  ctx.setTransform(sx, 0, 0, sy, 0, 0);
+  ctx.lineWidth = LINE_WIDTH;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  redraw();
+}
+
+let resizeQueued = false;
+function queueResize() {
+  if (resizeQueued) return;
+  resizeQueued = true;
+  requestAnimationFrame(() => {
+    resizeQueued = false;
+    resize();
+  });
+}
+
+// A change of devicePixelRatio (zoom, moving to another screen) does not
+// always fire "resize"; watch it with a media query that is re-armed each time.
+function watchPixelRatio() {
+  const mq = window.matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`);
+  mq.addEventListener(
+    "change",
+    () => {
+      queueResize();
+      watchPixelRatio();
+    },
+    { once: true },
+  );
+}
+
+window.addEventListener("resize", queueResize);
+if (window.visualViewport) window.visualViewport.addEventListener("resize", queueResize);
+watchPixelRatio();
+resize();
+
+// ---------------------------------------------------------------------------
+// Socket
+
+const socket = io();
+
+socket.on("connect", () => {
+  setState("connected");
+  const engine = socket.io.engine;
+  setTransport(engine && engine.transport ? engine.transport.name : "");
+  if (engine) {
+    engine.once("upgrade", (transport) => setTransport(transport.name));
+  }
+});
+
+socket.on("disconnect", () => {
+  // socket.active is true when the client will try to reconnect by itself,
+  // false after an explicit disconnect by either side.
+  setState(socket.active ? "reconnecting" : "disconnected");
+  setTransport("");
+  setCount(NaN);
+});
+
+socket.on("connect_error", () => {
+  setState(socket.active ? "reconnecting" : "disconnected");
+});
+
+socket.io.on("reconnect_attempt", () => setState("reconnecting"));
+socket.io.on("reconnect_failed", () => setState("disconnected"));
+
+socket.on("hello", (msg) => {
+  if (!msg || typeof msg !== "object") return;
+  if (typeof msg.node === "string" && msg.node !== "") setNode(msg.node);
+  if (typeof msg.clients === "number") setCount(msg.clients);
+});
+
+socket.on("clients", (msg) => {
+  if (msg && typeof msg === "object" && typeof msg.count === "number") setCount(msg.count);
+});
+
+function isCoord(v) {
+  return typeof v === "number" && Number.isFinite(v) && v >= -1 && v <= 2;
+}
+
+socket.on("drawing", (msg) => {
+  if (
+    !msg ||
+    typeof msg !== "object" ||
+    !isCoord(msg.x0) ||
+    !isCoord(msg.y0) ||
+    !isCoord(msg.x1) ||
+    !isCoord(msg.y1) ||
+    typeof msg.color !== "string" ||
+    !HEX_COLOR.test(msg.color)
+  ) {
+    return; // ignore malformed input from other clients
+  }
+  addSegment({ x0: msg.x0, y0: msg.y0, x1: msg.x1, y1: msg.y1, color: msg.color });
+});
+
+// ---------------------------------------------------------------------------
+// Drawing with pointer events (mouse, pen, touch)
+
+let activePointer = null; // id of the pointer currently drawing
+let last = null; // last emitted point, normalised
+let lastSentAt = 0;
+let moved = false;
+
+function toNormalised(e) {
+  const rect = canvas.getBoundingClientRect();
+  const clamp = (v) => Math.min(1, Math.max(0, v));
+  return {
+    x: clamp((e.clientX - rect.left) / rect.width),
+    y: clamp((e.clientY - rect.top) / rect.height),
+  };
+}
+
+/** Round to 5 decimals: sub-pixel precision on any screen, smaller payloads. */
+function round(v) {
+  return Math.round(v * 1e5) / 1e5;
+}
+
+function emitSegment(from, to) {
+  const s = { x0: round(from.x), y0: round(from.y), x1: round(to.x), y1: round(to.y), color };
+  addSegment(s);
+  socket.emit("drawing", s);
+}
+
+canvas.addEventListener("pointerdown", (e) => {
+  if (activePointer !== null) return; // one stroke at a time (ignore a second finger)
+  if (e.pointerType === "mouse" && e.button !== 0) return;
+  e.preventDefault();
+  activePointer = e.pointerId;
+  try {
+    canvas.setPointerCapture(e.pointerId);
+  } catch {
+    // capture is best effort
+  }
+  last = toNormalised(e);
+  lastSentAt = performance.now();
+  moved = false;
+});
+
+canvas.addEventListener("pointermove", (e) => {
+  if (e.pointerId !== activePointer) return;
+  e.preventDefault();
+  const now = performance.now();
+  if (now - lastSentAt < THROTTLE_MS) return;
+  const p = toNormalised(e);
+  if (p.x === last.x && p.y === last.y) return;
+  emitSegment(last, p);
+  last = p;
+  lastSentAt = now;
+  moved = true;
+});
+
+function endStroke(e) {
+  if (e.pointerId !== activePointer) return;
+  if (e.type === "pointerup") {
+    const p = toNormalised(e);
+    // Flush the tail skipped by the throttle, or leave a dot for a tap.
+    if (!moved || p.x !== last.x || p.y !== last.y) emitSegment(last, p);
+  }
+  activePointer = null;
+  last = null;
+}
+
+canvas.addEventListener("pointerup", endStroke);
+canvas.addEventListener("pointercancel", endStroke);
+canvas.addEventListener("lostpointercapture", (e) => {
+  if (e.pointerId === activePointer) {
+    activePointer = null;
+    last = null;
+  }
+});
+canvas.addEventListener("contextmenu", (e) => e.preventDefault());
