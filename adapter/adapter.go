@@ -1,0 +1,188 @@
+package adapter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-io/switchboard/engineio"
+	"github.com/switchboard-io/switchboard/parser"
+)
+
+// Rooms is room membership of the local sockets of one namespace.
+type Rooms interface {
+	// Join adds socket id to rooms.
+	Join(id string, rooms ...string)
+	// Leave removes socket id from room.
+	Leave(id string, room string)
+	// LeaveAll removes socket id from every room.
+	LeaveAll(id string)
+	// RoomsOf returns the rooms socket id is in (nil if none).
+	RoomsOf(id string) []string
+	// Size returns the number of local sockets in room.
+	Size(room string) int
+}
+
+// Broadcaster sends packets to the sockets that match a set of options, on
+// this node and, for cluster adapters, on every other node.
+type Broadcaster interface {
+	// Broadcast sends an event packet to the matching sockets.
+	Broadcast(ctx context.Context, p *parser.Packet, opts Options) error
+	// BroadcastWithAck sends an event packet carrying an ack id to the
+	// matching sockets. clientCount is called once per node with the number
+	// of sockets it targeted; ack is called with each client's first ack
+	// argument. Both may be called from any goroutine.
+	BroadcastWithAck(ctx context.Context, p *parser.Packet, opts Options,
+		clientCount func(n int), ack func(parser.Arg)) error
+}
+
+// Cluster operations act on the sockets of every node. On a single node
+// they act on the local sockets. The methods that change state return once
+// every node has applied the change, or with an error naming what is
+// missing.
+type Cluster interface {
+	// AddSockets makes the matching sockets join rooms.
+	AddSockets(ctx context.Context, opts Options, rooms []string) error
+	// DelSockets makes the matching sockets leave rooms.
+	DelSockets(ctx context.Context, opts Options, rooms []string) error
+	// DisconnectSockets disconnects the matching sockets; close also closes
+	// their underlying connections.
+	DisconnectSockets(ctx context.Context, opts Options, close bool) error
+	// FetchSockets returns the matching sockets of every node. On a timeout
+	// it returns what it gathered together with a *PartialError.
+	FetchSockets(ctx context.Context, opts Options) ([]SocketInfo, error)
+	// ServerSideEmit sends an event to the other nodes' namespace handlers.
+	// When ack is true it waits for one reply per other node and returns
+	// their first arguments.
+	ServerSideEmit(ctx context.Context, data []any, ack bool) ([]parser.Arg, error)
+	// ServerCount returns the number of nodes serving the namespace.
+	ServerCount(ctx context.Context) (int, error)
+}
+
+// Adapter is the whole seam between a namespace and the cluster.
+type Adapter interface {
+	Rooms
+	Broadcaster
+	Cluster
+	// Close releases the adapter's resources.
+	Close() error
+}
+
+// Factory creates the adapter of one namespace.
+type Factory func(ns Namespace) Adapter
+
+// Namespace is what an adapter sees of its namespace on this node.
+// socketio.Namespace implements it.
+type Namespace interface {
+	// Name returns the namespace name, such as "/".
+	Name() string
+	// Socket returns the local socket with the given id, or nil.
+	Socket(id string) Socket
+	// HandleServerSideEmit runs the namespace's server-side handlers for an
+	// event sent by another node. reply, when not nil, sends the handler's
+	// first argument back (once).
+	HandleServerSideEmit(event string, args []parser.Arg, reply func(arg any))
+}
+
+// Socket is what an adapter sees of one local socket.
+type Socket interface {
+	// ID returns the socket id.
+	ID() string
+	// Deliver writes an encoded packet to the socket. The message is shared
+	// by every recipient and must not be modified.
+	Deliver(m *Message)
+	// ExpectAck registers fn for the ack with the given id.
+	ExpectAck(id uint64, fn func(args []parser.Arg))
+	// Disconnect disconnects the socket; close also closes its connection.
+	Disconnect(close bool)
+	// Info describes the socket for FetchSockets.
+	Info() SocketInfo
+}
+
+// Options select the sockets of an operation: those in any of Rooms (every
+// socket when empty) and in none of Except.
+type Options struct {
+	Rooms  []string
+	Except []string
+	Flags  Flags
+}
+
+// Flags modify a broadcast.
+type Flags struct {
+	// Volatile packets are dropped for clients that cannot take them now.
+	Volatile bool
+	// Local broadcasts stay on this node.
+	Local bool
+	// NoCompress disables compression of the packet.
+	NoCompress bool
+	// Timeout bounds a broadcast with acks (zero: the caller's context).
+	Timeout time.Duration
+}
+
+// Message is one Socket.IO packet encoded once for all its recipients.
+type Message struct {
+	Packet   *parser.Packet
+	Frames   []*engineio.Packet
+	Volatile bool
+}
+
+// Encode encodes p once into Engine.IO packets: a text message followed by
+// one binary message per attachment.
+func Encode(p *parser.Packet, f Flags) *Message {
+	frames := make([]*engineio.Packet, 0, 1+len(p.Attachments))
+	head := engineio.NewMessage(p.AppendEncode(nil))
+	head.NoCompress = f.NoCompress
+	frames = append(frames, head)
+	for _, a := range p.Attachments {
+		b := engineio.NewBinaryMessage(a)
+		b.NoCompress = f.NoCompress
+		frames = append(frames, b)
+	}
+	return &Message{Packet: p, Frames: frames, Volatile: f.Volatile}
+}
+
+// SocketInfo describes a socket of any node, as FetchSockets returns it.
+type SocketInfo struct {
+	ID        string          `json:"id"`
+	Handshake Handshake       `json:"handshake"`
+	Rooms     []string        `json:"rooms"`
+	Data      json.RawMessage `json:"data"`
+	// Local is set for sockets of this node.
+	Local bool `json:"-"`
+}
+
+// Handshake holds the details of a socket's handshake, serialised as Node
+// serialises socket.handshake.
+type Handshake struct {
+	Headers map[string]any  `json:"headers"`
+	Time    string          `json:"time"`
+	Address string          `json:"address"`
+	XDomain bool            `json:"xdomain"`
+	Secure  bool            `json:"secure"`
+	Issued  int64           `json:"issued"`
+	URL     string          `json:"url"`
+	Query   map[string]any  `json:"query"`
+	Auth    json.RawMessage `json:"auth"`
+}
+
+// PartialError reports a cluster request that did not hear from every node
+// in time; the results gathered are returned with it.
+type PartialError struct {
+	// Missing names the nodes that did not answer (or counts them when
+	// their names are unknown).
+	Missing  []string
+	Expected int
+	Received int
+}
+
+func (e *PartialError) Error() string {
+	return "adapter: timeout reached: " + strconv.Itoa(e.Received) + " of " + strconv.Itoa(e.Expected) + " responses received"
+}
+
+// ErrTimeout is wrapped by errors of cluster requests that timed out.
+var ErrTimeout = errors.New("adapter: timeout")
+
+// Unwrap makes errors.Is(err, ErrTimeout) true for a PartialError.
+func (e *PartialError) Unwrap() error { return ErrTimeout }

@@ -1,0 +1,43 @@
+// Package socketio implements a Socket.IO v4 server (protocol v5) on top of
+// package engineio, wire-compatible with Node's socket.io 4.8: the official
+// clients connect unchanged.
+//
+//	srv := socketio.NewServer(nil) // Node's defaults, path /socket.io/
+//	srv.OnConnection(func(s *socketio.Socket) {
+//		s.On("chat", func(e *socketio.Event) {
+//			var msg string
+//			if e.Decode(&msg) == nil {
+//				s.Broadcast().Emit("chat", msg)
+//			}
+//		})
+//	})
+//	http.Handle("/socket.io/", srv)
+//
+// # Model
+//
+// A Server holds Namespaces ("/" always exists; OfRegexp and OfFunc create
+// namespaces on demand). A client's connection to a namespace is a Socket.
+// Events arrive as *Event values whose arguments are raw JSON (Arg) that
+// Decode reads into typed Go values; Emit takes Go values, []byte for binary,
+// or received Args to relay byte for byte. Acks go both ways: Event.Ack
+// answers a client; EmitWithAck(ctx, ...) waits for one.
+//
+// Broadcasts go through a BroadcastOperator (To, Except, Volatile, Local,
+// Compress, Timeout), an immutable value; its Emit encodes the packet once
+// and queues the same bytes to every recipient. Rooms, broadcasts and the
+// cluster operations (SocketsJoin, SocketsLeave, DisconnectSockets,
+// FetchSockets, ServerSideEmit) go through each namespace's adapter: the
+// in-memory adapter on one node, a cluster adapter (such as adapter/redis)
+// across nodes.
+//
+// # Concurrency
+//
+// Every exported method is safe for concurrent use; Emit may be called from
+// any goroutine. A socket's handlers (connection handlers, event handlers,
+// disconnect handlers) run one at a time and in order on a goroutine of the
+// socket's own, started when there is work and gone when there is none, so a
+// handler may block without stalling the network reader or other sockets.
+// Each connection has one outbound queue bounded in bytes; a client that
+// cannot keep up is disconnected with ReasonSlowClient and counted. Every
+// goroutine the server starts is tracked and Shutdown waits for them.
+package socketio

@@ -1,0 +1,343 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-io/switchboard/adapter"
+	"github.com/switchboard-io/switchboard/parser"
+)
+
+// Middleware runs for every connection attempt to a namespace, in the order
+// added. A non-nil error refuses the connection: the client receives a
+// CONNECT_ERROR with the error's message (and Data, for a *ConnectError).
+type Middleware func(s *Socket) error
+
+// ServerSideHandler handles an event sent by another node with
+// ServerSideEmit. reply is nil unless the sender waits for an answer.
+type ServerSideHandler func(args []Arg, reply func(arg any))
+
+// Namespace is a Socket.IO namespace: a set of sockets with its own
+// middlewares, handlers, rooms and adapter. Its methods are safe for
+// concurrent use.
+type Namespace struct {
+	srv     *Server
+	name    string
+	parent  *ParentNamespace
+	adapter adapter.Adapter
+	ackIDs  atomic.Uint64
+
+	mu          sync.RWMutex
+	sockets     map[string]*Socket
+	middlewares []Middleware
+	onConnect   []func(*Socket)
+	serverSide  map[string]ServerSideHandler
+}
+
+func newNamespace(s *Server, name string, parent *ParentNamespace) *Namespace {
+	ns := &Namespace{srv: s, name: name, parent: parent,
+		sockets: make(map[string]*Socket), serverSide: make(map[string]ServerSideHandler)}
+	ns.adapter = s.opts.Adapter(ns)
+	return ns
+}
+
+// Name returns the namespace name, such as "/" or "/chat".
+func (ns *Namespace) Name() string { return ns.name }
+
+// Adapter returns the namespace's adapter.
+func (ns *Namespace) Adapter() adapter.Adapter { return ns.adapter }
+
+// Server returns the namespace's server.
+func (ns *Namespace) Server() *Server { return ns.srv }
+
+// Use adds a connection middleware.
+func (ns *Namespace) Use(mw Middleware) {
+	ns.mu.Lock()
+	ns.middlewares = append(ns.middlewares, mw)
+	ns.mu.Unlock()
+}
+
+// OnConnection registers a handler called for every new socket, after the
+// client has been told it is connected. It runs on the socket's handler
+// goroutine, before any of the socket's events.
+func (ns *Namespace) OnConnection(fn func(*Socket)) {
+	ns.mu.Lock()
+	ns.onConnect = append(ns.onConnect, fn)
+	ns.mu.Unlock()
+}
+
+// OnServerSideEmit registers the handler of an event sent by other nodes
+// with ServerSideEmit.
+func (ns *Namespace) OnServerSideEmit(event string, h ServerSideHandler) {
+	ns.mu.Lock()
+	ns.serverSide[event] = h
+	ns.mu.Unlock()
+}
+
+// Socket returns the local socket with the given id, or nil. It implements
+// adapter.Namespace.
+func (ns *Namespace) Socket(id string) adapter.Socket {
+	if s := ns.LocalSocket(id); s != nil {
+		return s
+	}
+	return nil
+}
+
+// LocalSocket returns the socket with the given id connected to this node,
+// or nil.
+func (ns *Namespace) LocalSocket(id string) *Socket {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	return ns.sockets[id]
+}
+
+// Len returns the number of sockets connected to this node.
+func (ns *Namespace) Len() int {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	return len(ns.sockets)
+}
+
+func (ns *Namespace) snapshot() []*Socket {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	out := make([]*Socket, 0, len(ns.sockets))
+	for _, s := range ns.sockets {
+		out = append(out, s)
+	}
+	return out
+}
+
+// HandleServerSideEmit runs the handler of an event sent by another node.
+// It implements adapter.Namespace.
+func (ns *Namespace) HandleServerSideEmit(event string, args []parser.Arg, reply func(arg any)) {
+	ns.mu.RLock()
+	h := ns.serverSide[event]
+	ns.mu.RUnlock()
+	if h == nil {
+		return
+	}
+	ns.srv.goTracked(func() { h(args, reply) })
+}
+
+func (ns *Namespace) nextAckID() uint64 { return ns.ackIDs.Add(1) - 1 }
+
+// connect runs the middlewares for a new socket and, when they pass,
+// connects it: it joins its own room, the client gets CONNECT, then the
+// connection handlers run.
+func (ns *Namespace) connect(cl *client, auth json.RawMessage) {
+	s := newSocket(ns, cl, auth)
+	ns.mu.RLock()
+	mws := ns.middlewares
+	ns.mu.RUnlock()
+	for _, mw := range mws {
+		if err := mw(s); err != nil {
+			if isDone(cl.conn.Done()) {
+				return
+			}
+			_ = cl.send(&parser.Packet{Type: parser.ConnectError, Namespace: ns.name,
+				Data: connectErrorPayload(err)})
+			return
+		}
+	}
+	ns.mu.Lock()
+	ns.sockets[s.id] = s
+	ns.mu.Unlock()
+	if !cl.attach(s) {
+		ns.remove(s)
+		return
+	}
+	ns.adapter.Join(s.id, s.id)
+	reply, _ := json.Marshal(struct {
+		SID string `json:"sid"`
+	}{s.id})
+	s.setConnected()
+	_ = cl.send(&parser.Packet{Type: parser.Connect, Namespace: ns.name, Data: reply})
+	ns.srv.stats.connects.Add(1)
+	ns.mu.RLock()
+	handlers := ns.onConnect
+	ns.mu.RUnlock()
+	s.enqueue(func() {
+		for _, h := range handlers {
+			h(s)
+		}
+	})
+}
+
+func isDone(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// remove forgets a socket that left the namespace.
+func (ns *Namespace) remove(s *Socket) {
+	ns.mu.Lock()
+	if ns.sockets[s.id] == s {
+		delete(ns.sockets, s.id)
+	}
+	empty := len(ns.sockets) == 0
+	ns.mu.Unlock()
+	if empty && ns.parent != nil && ns.srv.opts.CleanupEmptyChildNamespaces {
+		ns.parent.removeChild(ns)
+	}
+}
+
+// operator returns a broadcast operator on the whole namespace.
+func (ns *Namespace) operator() BroadcastOperator { return BroadcastOperator{ns: ns} }
+
+// Emit broadcasts an event to every socket of the namespace, on every node.
+func (ns *Namespace) Emit(event string, args ...any) error {
+	return ns.operator().Emit(event, args...)
+}
+
+// To returns a broadcast operator targeting rooms.
+func (ns *Namespace) To(rooms ...string) BroadcastOperator { return ns.operator().To(rooms...) }
+
+// In is the same as To.
+func (ns *Namespace) In(rooms ...string) BroadcastOperator { return ns.operator().To(rooms...) }
+
+// Except returns a broadcast operator excluding rooms.
+func (ns *Namespace) Except(rooms ...string) BroadcastOperator {
+	return ns.operator().Except(rooms...)
+}
+
+// Volatile returns a broadcast operator whose packets may be dropped.
+func (ns *Namespace) Volatile() BroadcastOperator { return ns.operator().Volatile() }
+
+// Local returns a broadcast operator that stays on this node.
+func (ns *Namespace) Local() BroadcastOperator { return ns.operator().Local() }
+
+// Timeout returns a broadcast operator whose acks time out after d.
+func (ns *Namespace) Timeout(d time.Duration) BroadcastOperator { return ns.operator().Timeout(d) }
+
+// FetchSockets returns the sockets of the namespace on every node.
+func (ns *Namespace) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	return ns.operator().FetchSockets(ctx)
+}
+
+// SocketsJoin makes every socket of the namespace join rooms.
+func (ns *Namespace) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return ns.operator().SocketsJoin(ctx, rooms...)
+}
+
+// SocketsLeave makes every socket of the namespace leave rooms.
+func (ns *Namespace) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return ns.operator().SocketsLeave(ctx, rooms...)
+}
+
+// DisconnectSockets disconnects every socket of the namespace.
+func (ns *Namespace) DisconnectSockets(ctx context.Context, close bool) error {
+	return ns.operator().DisconnectSockets(ctx, close)
+}
+
+// ServerSideEmit sends an event to the namespace's handlers on the other
+// nodes (see OnServerSideEmit), without waiting for replies.
+func (ns *Namespace) ServerSideEmit(ctx context.Context, event string, args ...any) error {
+	if isReserved(event) || event == "connection" || event == "new_namespace" {
+		return ErrReservedEvent
+	}
+	_, err := ns.adapter.ServerSideEmit(ctx, append([]any{event}, args...), false)
+	return err
+}
+
+// ServerSideEmitWithAck sends an event to the other nodes and returns the
+// first argument of each node's reply.
+func (ns *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]Arg, error) {
+	if isReserved(event) || event == "connection" || event == "new_namespace" {
+		return nil, ErrReservedEvent
+	}
+	return ns.adapter.ServerSideEmit(ctx, append([]any{event}, args...), true)
+}
+
+// ServerCount returns the number of nodes serving the namespace.
+func (ns *Namespace) ServerCount(ctx context.Context) (int, error) {
+	return ns.adapter.ServerCount(ctx)
+}
+
+// ParentNamespace creates child namespaces on demand for the names it
+// matches. Middlewares and connection handlers added to it apply to every
+// child.
+type ParentNamespace struct {
+	srv   *Server
+	match func(name string, auth json.RawMessage) bool
+
+	mu          sync.Mutex
+	children    map[string]*Namespace
+	middlewares []Middleware
+	onConnect   []func(*Socket)
+}
+
+// Use adds a middleware to every child, current and future.
+func (p *ParentNamespace) Use(mw Middleware) {
+	p.mu.Lock()
+	p.middlewares = append(p.middlewares, mw)
+	children := p.childrenLocked()
+	p.mu.Unlock()
+	for _, c := range children {
+		c.Use(mw)
+	}
+}
+
+// OnConnection registers a connection handler on every child.
+func (p *ParentNamespace) OnConnection(fn func(*Socket)) {
+	p.mu.Lock()
+	p.onConnect = append(p.onConnect, fn)
+	children := p.childrenLocked()
+	p.mu.Unlock()
+	for _, c := range children {
+		c.OnConnection(fn)
+	}
+}
+
+// Emit broadcasts an event to every socket of every child.
+func (p *ParentNamespace) Emit(event string, args ...any) error {
+	for _, c := range p.childNamespaces() {
+		if err := c.Emit(event, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *ParentNamespace) child(name string) *Namespace {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c := p.children[name]; c != nil {
+		return c
+	}
+	c := newNamespace(p.srv, name, p)
+	c.middlewares = append(c.middlewares, p.middlewares...)
+	c.onConnect = append(c.onConnect, p.onConnect...)
+	p.children[name] = c
+	return c
+}
+
+func (p *ParentNamespace) removeChild(ns *Namespace) {
+	p.mu.Lock()
+	if p.children[ns.name] == ns && ns.Len() == 0 {
+		delete(p.children, ns.name)
+		_ = ns.adapter.Close()
+	}
+	p.mu.Unlock()
+}
+
+func (p *ParentNamespace) childNamespaces() []*Namespace {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.childrenLocked()
+}
+
+func (p *ParentNamespace) childrenLocked() []*Namespace {
+	out := make([]*Namespace, 0, len(p.children))
+	for _, c := range p.children {
+		out = append(out, c)
+	}
+	return out
+}

@@ -1,0 +1,247 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-io/switchboard/adapter"
+	"github.com/switchboard-io/switchboard/engineio"
+)
+
+// Options configure a Server. The zero value is valid and gives Node's
+// socket.io 4.8 defaults. NewServer copies the options.
+type Options struct {
+	// Engine configures the Engine.IO layer.
+	Engine engineio.Options
+	// Path is where ServeHTTP serves Socket.IO. Zero means "/socket.io/".
+	Path string
+	// ConnectTimeout closes connections that join no namespace in time.
+	// Zero means 45s.
+	ConnectTimeout time.Duration
+	// MaxAttachments bounds the binary attachments of one packet. Zero
+	// means 10.
+	MaxAttachments int
+	// Adapter creates each namespace's adapter. Nil means the in-memory
+	// adapter.
+	Adapter adapter.Factory
+	// AckTimeout bounds broadcasts with acks that set no timeout and whose
+	// context has no deadline. Zero means 10s.
+	AckTimeout time.Duration
+	// MaxPendingEvents bounds the events queued for one socket's handlers;
+	// a client that floods a slow handler beyond it is disconnected.
+	// Zero means 10,000.
+	MaxPendingEvents int
+	// CleanupEmptyChildNamespaces removes a dynamic namespace's child when
+	// its last socket leaves.
+	CleanupEmptyChildNamespaces bool
+	// Logger receives diagnostic logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) withDefaults() Options {
+	c := Options{}
+	if o != nil {
+		c = *o
+	}
+	if c.Path == "" {
+		c.Path = "/socket.io/"
+	}
+	c.Path = strings.TrimSuffix(c.Path, "/") + "/"
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = 45 * time.Second
+	}
+	if c.MaxAttachments == 0 {
+		c.MaxAttachments = 10
+	}
+	if c.Adapter == nil {
+		c.Adapter = adapter.NewMemory
+	}
+	if c.AckTimeout == 0 {
+		c.AckTimeout = 10 * time.Second
+	}
+	if c.MaxPendingEvents == 0 {
+		c.MaxPendingEvents = 10_000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Engine.Logger == nil {
+		c.Engine.Logger = c.Logger
+	}
+	return c
+}
+
+// Server is a Socket.IO v4 server. It is an http.Handler serving Options.Path.
+type Server struct {
+	opts   Options
+	engine *engineio.Server
+	log    *slog.Logger
+
+	mu      sync.RWMutex
+	nsps    map[string]*Namespace
+	parents []*ParentNamespace
+
+	goroutines sync.WaitGroup
+	stats      counters
+}
+
+// NewServer returns a server with the main namespace "/" created.
+func NewServer(opts *Options) *Server {
+	o := opts.withDefaults()
+	s := &Server{opts: o, log: o.Logger, nsps: make(map[string]*Namespace)}
+	s.engine = engineio.NewServer(engineHandler{s}, &o.Engine)
+	s.Of("/")
+	return s
+}
+
+// Engine returns the underlying Engine.IO server.
+func (s *Server) Engine() *engineio.Server { return s.engine }
+
+// ServeHTTP serves Socket.IO requests under Options.Path and answers 404
+// elsewhere.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, s.opts.Path) {
+		http.NotFound(w, r)
+		return
+	}
+	s.engine.ServeHTTP(w, r)
+}
+
+// Path returns the path the server serves.
+func (s *Server) Path() string { return s.opts.Path }
+
+// Of returns the namespace with the given name, creating it if needed.
+// Names get a leading "/" if they lack one.
+func (s *Server) Of(name string) *Namespace {
+	name = normalizeNamespace(name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ns := s.nsps[name]; ns != nil {
+		return ns
+	}
+	ns := newNamespace(s, name, nil)
+	s.nsps[name] = ns
+	return ns
+}
+
+func normalizeNamespace(name string) string {
+	if !strings.HasPrefix(name, "/") {
+		return "/" + name
+	}
+	return name
+}
+
+// OfRegexp returns a parent namespace: any namespace whose name matches re
+// is created on demand as its child.
+func (s *Server) OfRegexp(re *regexp.Regexp) *ParentNamespace {
+	return s.OfFunc(func(name string, _ json.RawMessage) bool { return re.MatchString(name) })
+}
+
+// OfFunc returns a parent namespace: any namespace for which match returns
+// true (given the name and the client's auth payload) is created on demand
+// as its child.
+func (s *Server) OfFunc(match func(name string, auth json.RawMessage) bool) *ParentNamespace {
+	p := &ParentNamespace{srv: s, match: match, children: map[string]*Namespace{}}
+	s.mu.Lock()
+	s.parents = append(s.parents, p)
+	s.mu.Unlock()
+	return p
+}
+
+// namespaceFor finds or creates (for a matching parent) the namespace a
+// client asks to connect to.
+func (s *Server) namespaceFor(name string, auth json.RawMessage) *Namespace {
+	s.mu.RLock()
+	ns := s.nsps[name]
+	parents := s.parents
+	s.mu.RUnlock()
+	if ns != nil {
+		return ns
+	}
+	for _, p := range parents {
+		if p.match(name, auth) {
+			return p.child(name)
+		}
+	}
+	return nil
+}
+
+// OnConnection registers a connection handler on the main namespace.
+func (s *Server) OnConnection(fn func(*Socket)) { s.Of("/").OnConnection(fn) }
+
+// Use adds a middleware to the main namespace.
+func (s *Server) Use(mw Middleware) { s.Of("/").Use(mw) }
+
+// Emit broadcasts an event to every socket of the main namespace.
+func (s *Server) Emit(event string, args ...any) error { return s.Of("/").Emit(event, args...) }
+
+// To returns a broadcast operator on the main namespace targeting rooms.
+func (s *Server) To(rooms ...string) BroadcastOperator { return s.Of("/").To(rooms...) }
+
+// Shutdown closes every socket with reason "server shutting down", closes
+// the adapters and the Engine.IO server, and waits for every goroutine the
+// server started, or for ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.RLock()
+	nsps := make([]*Namespace, 0, len(s.nsps))
+	for _, ns := range s.nsps {
+		nsps = append(nsps, ns)
+	}
+	for _, p := range s.parents {
+		nsps = append(nsps, p.childNamespaces()...)
+	}
+	s.mu.RUnlock()
+	for _, ns := range nsps {
+		for _, sock := range ns.snapshot() {
+			sock.onClose(ReasonServerShuttingDown)
+		}
+	}
+	err := s.engine.Shutdown(ctx)
+	for _, ns := range nsps {
+		_ = ns.adapter.Close()
+	}
+	done := make(chan struct{})
+	go func() { s.goroutines.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return errors.Join(err, ctx.Err())
+	}
+	return err
+}
+
+// goTracked runs f in a goroutine that Shutdown waits for.
+func (s *Server) goTracked(f func()) {
+	s.goroutines.Add(1)
+	go func() {
+		defer s.goroutines.Done()
+		f()
+	}()
+}
+
+// engineHandler adapts the server to engineio.Handler.
+type engineHandler struct{ s *Server }
+
+func (h engineHandler) OnOpen(c *engineio.Conn) {
+	cl := newClient(h.s, c)
+	c.SetUserData(cl)
+}
+
+func (h engineHandler) OnMessage(c *engineio.Conn, data []byte, binary bool) {
+	if cl, ok := c.UserData().(*client); ok {
+		cl.onMessage(data, binary)
+	}
+}
+
+func (h engineHandler) OnClose(c *engineio.Conn, reason string) {
+	if cl, ok := c.UserData().(*client); ok {
+		cl.onClose(reason)
+	}
+}

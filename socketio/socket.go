@@ -1,0 +1,480 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/switchboard-io/switchboard/adapter"
+	"github.com/switchboard-io/switchboard/engineio"
+	"github.com/switchboard-io/switchboard/parser"
+)
+
+// Arg is one argument of a received event or ack: raw JSON (binary values as
+// placeholders) with its attachments. Use Decode to read it into a Go value;
+// pass it back to Emit to relay it unchanged.
+type Arg = parser.Arg
+
+// EventHandler handles one event received by a socket.
+type EventHandler func(e *Event)
+
+// Socket is one client's connection to one namespace. Its methods are safe
+// for concurrent use. The socket's handlers (connection, events, disconnect)
+// run one at a time, in order, on a goroutine of the socket's own, never on
+// the connection's network reader, so a handler may block (for instance in
+// EmitWithAck) without stalling the connection.
+type Socket struct {
+	nsp       *Namespace
+	client    *client
+	id        string
+	handshake *Handshake
+
+	connected atomic.Bool
+	hasAnyOut atomic.Bool
+
+	mu              sync.Mutex
+	handlers        map[string]EventHandler
+	anyIn           []EventHandler
+	anyOut          []func(event string, args []Arg)
+	middlewares     []func(*Event) error
+	onDisconnecting []func(reason string)
+	onDisconnect    []func(reason string)
+	acks            map[uint64]ackEntry
+	data            any
+	closed          bool
+
+	inbox   []func()
+	running bool
+}
+
+// ackEntry is a pending ack: fn receives the ack's arguments; gone, when
+// set, is called instead if the socket disconnects first.
+type ackEntry struct {
+	fn   func([]Arg)
+	gone func()
+}
+
+func newSocket(ns *Namespace, cl *client, auth json.RawMessage) *Socket {
+	return &Socket{nsp: ns, client: cl, id: engineio.NewID(),
+		handshake: newHandshake(cl.conn, auth),
+		handlers:  make(map[string]EventHandler), acks: make(map[uint64]ackEntry)}
+}
+
+// ID returns the socket id (a random 20-character id, distinct from the
+// Engine.IO session id).
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// Handshake returns the details of the connection's handshake.
+func (s *Socket) Handshake() *Handshake { return s.handshake }
+
+// Conn returns the underlying Engine.IO connection.
+func (s *Socket) Conn() *engineio.Conn { return s.client.conn }
+
+// Connected reports whether the socket is connected.
+func (s *Socket) Connected() bool { return s.connected.Load() }
+
+// Recovered reports whether the socket's state was restored by connection
+// state recovery.
+func (s *Socket) Recovered() bool { return false }
+
+func (s *Socket) setConnected() { s.connected.Store(true) }
+
+// SetData stores per-socket data, returned by FetchSockets on any node
+// (encoded as JSON).
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// Data returns the value stored by SetData.
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// On registers the handler of an event, replacing any previous one.
+func (s *Socket) On(event string, h EventHandler) {
+	s.mu.Lock()
+	s.handlers[event] = h
+	s.mu.Unlock()
+}
+
+// Off removes the handler of an event.
+func (s *Socket) Off(event string) {
+	s.mu.Lock()
+	delete(s.handlers, event)
+	s.mu.Unlock()
+}
+
+// OnAny registers a catch-all handler, called for every incoming event
+// before the socket middlewares and the event's handler.
+func (s *Socket) OnAny(h EventHandler) {
+	s.mu.Lock()
+	s.anyIn = append(s.anyIn, h)
+	s.mu.Unlock()
+}
+
+// OnAnyOutgoing registers a handler called with every event sent to the
+// client, broadcasts included, before it is sent.
+func (s *Socket) OnAnyOutgoing(h func(event string, args []Arg)) {
+	s.mu.Lock()
+	s.anyOut = append(s.anyOut, h)
+	s.hasAnyOut.Store(true)
+	s.mu.Unlock()
+}
+
+// Use adds a socket middleware, run for every incoming event after the
+// catch-all handlers; an error stops the event (it is logged).
+func (s *Socket) Use(mw func(*Event) error) {
+	s.mu.Lock()
+	s.middlewares = append(s.middlewares, mw)
+	s.mu.Unlock()
+}
+
+// OnDisconnecting registers a handler called when the socket is about to
+// disconnect, while it is still in its rooms.
+func (s *Socket) OnDisconnecting(fn func(reason string)) {
+	s.mu.Lock()
+	s.onDisconnecting = append(s.onDisconnecting, fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnect registers a handler called once the socket has disconnected.
+func (s *Socket) OnDisconnect(fn func(reason string)) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, fn)
+	s.mu.Unlock()
+}
+
+// Emit sends an event to the client. Arguments are encoded as JSON; []byte
+// values (at the top level, or inside []any and map[string]any) travel as
+// binary attachments; Args received from a client are relayed unchanged.
+func (s *Socket) Emit(event string, args ...any) error {
+	return s.emit(event, args, adapter.Flags{})
+}
+
+// Volatile returns an emitter whose events are dropped if the client cannot
+// take them at once.
+func (s *Socket) Volatile() SocketEmitter {
+	return SocketEmitter{s: s, flags: adapter.Flags{Volatile: true}}
+}
+
+// Compress returns an emitter that enables or disables compression.
+func (s *Socket) Compress(on bool) SocketEmitter {
+	return SocketEmitter{s: s, flags: adapter.Flags{NoCompress: !on}}
+}
+
+// SocketEmitter emits to one socket with per-call flags.
+type SocketEmitter struct {
+	s     *Socket
+	flags adapter.Flags
+}
+
+// Volatile returns a copy of e whose events may be dropped.
+func (e SocketEmitter) Volatile() SocketEmitter { e.flags.Volatile = true; return e }
+
+// Compress returns a copy of e with compression enabled or disabled.
+func (e SocketEmitter) Compress(on bool) SocketEmitter { e.flags.NoCompress = !on; return e }
+
+// Emit sends an event to the client with e's flags.
+func (e SocketEmitter) Emit(event string, args ...any) error {
+	return e.s.emit(event, args, e.flags)
+}
+
+func (s *Socket) emit(event string, args []any, flags adapter.Flags) error {
+	if isReserved(event) {
+		return ErrReservedEvent
+	}
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	p, err := newEventPacket(s.nsp.name, event, args)
+	if err != nil {
+		return err
+	}
+	s.Deliver(adapter.Encode(p, flags))
+	return nil
+}
+
+// newEventPacket encodes an event and its arguments.
+func newEventPacket(nsp, event string, args []any) (*parser.Packet, error) {
+	values := make([]any, 0, len(args)+1)
+	values = append(values, event)
+	values = append(values, args...)
+	data, atts, err := parser.AppendData(make([]byte, 0, 64), nil, values...)
+	if err != nil {
+		return nil, fmt.Errorf("socketio: encoding %q: %w", event, err)
+	}
+	return &parser.Packet{Type: parser.Event, Namespace: nsp, Data: data, Attachments: atts}, nil
+}
+
+// EmitWithAck sends an event and waits for the client's ack, returning its
+// arguments. It returns an error wrapping ErrAckTimeout and ctx.Err() when
+// ctx ends first, and ErrDisconnected if the socket disconnects first.
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) ([]Arg, error) {
+	if isReserved(event) {
+		return nil, ErrReservedEvent
+	}
+	p, err := newEventPacket(s.nsp.name, event, args)
+	if err != nil {
+		return nil, err
+	}
+	p.ID, p.HasID = s.nsp.nextAckID(), true
+	got := make(chan []Arg, 1)
+	gone := make(chan struct{})
+	if !s.expect(p.ID, ackEntry{fn: func(a []Arg) { got <- a }, gone: func() { close(gone) }}) {
+		return nil, ErrDisconnected
+	}
+	s.Deliver(adapter.Encode(p, adapter.Flags{}))
+	select {
+	case a := <-got:
+		return a, nil
+	case <-gone:
+		return nil, ErrDisconnected
+	case <-ctx.Done():
+		s.forgetAck(p.ID)
+		return nil, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
+	}
+}
+
+func (s *Socket) expect(id uint64, e ackEntry) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.acks[id] = e
+	return true
+}
+
+func (s *Socket) forgetAck(id uint64) {
+	s.mu.Lock()
+	delete(s.acks, id)
+	s.mu.Unlock()
+}
+
+// ExpectAck registers fn for the ack with the given id (used by broadcasts
+// with acks). It implements adapter.Socket.
+func (s *Socket) ExpectAck(id uint64, fn func([]Arg)) { s.expect(id, ackEntry{fn: fn}) }
+
+// Deliver writes an encoded message to the client. It implements
+// adapter.Socket.
+func (s *Socket) Deliver(m *adapter.Message) {
+	if !s.Connected() {
+		return
+	}
+	if s.hasAnyOut.Load() {
+		s.notifyOutgoing(m.Packet)
+	}
+	if err := s.client.sendMessage(m); err == nil {
+		s.nsp.srv.stats.packetsOut.Add(1)
+	}
+}
+
+func (s *Socket) notifyOutgoing(p *parser.Packet) {
+	name, args, err := p.Event()
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	hs := s.anyOut
+	s.mu.Unlock()
+	for _, h := range hs {
+		h(name, args)
+	}
+}
+
+// Join adds the socket to rooms.
+func (s *Socket) Join(rooms ...string) { s.nsp.adapter.Join(s.id, rooms...) }
+
+// Leave removes the socket from room.
+func (s *Socket) Leave(room string) { s.nsp.adapter.Leave(s.id, room) }
+
+// Rooms returns the rooms the socket is in, its own id room included.
+func (s *Socket) Rooms() []string { return s.nsp.adapter.RoomsOf(s.id) }
+
+// Broadcast returns an operator that sends to every socket of the namespace
+// but this one.
+func (s *Socket) Broadcast() BroadcastOperator { return s.nsp.operator().Except(s.id) }
+
+// To returns an operator that sends to rooms, excluding this socket.
+func (s *Socket) To(rooms ...string) BroadcastOperator {
+	return s.nsp.operator().To(rooms...).Except(s.id)
+}
+
+// Except returns an operator that sends to every socket but those in rooms
+// and this one.
+func (s *Socket) Except(rooms ...string) BroadcastOperator {
+	return s.nsp.operator().Except(append(rooms, s.id)...)
+}
+
+// Disconnect disconnects the socket from its namespace: the client gets a
+// DISCONNECT and will not reconnect by itself. With close, every namespace
+// of the client is disconnected and the connection is closed.
+func (s *Socket) Disconnect(close bool) {
+	if !s.Connected() {
+		return
+	}
+	if close {
+		s.client.disconnectAll()
+		return
+	}
+	_ = s.client.send(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name})
+	s.onClose(ReasonServerNamespaceDisconnect)
+}
+
+// Info describes the socket for FetchSockets. It implements adapter.Socket.
+func (s *Socket) Info() adapter.SocketInfo {
+	data, err := json.Marshal(s.Data())
+	if err != nil {
+		data = json.RawMessage("null")
+	}
+	return adapter.SocketInfo{ID: s.id, Handshake: s.handshake.wire(), Rooms: s.Rooms(), Data: data}
+}
+
+// onPacket handles a packet for this socket, on the connection's reader.
+func (s *Socket) onPacket(p *parser.Packet) {
+	switch p.Type {
+	case parser.Event, parser.BinaryEvent:
+		name, args, err := p.Event()
+		if err != nil {
+			s.client.closeWith(ReasonParseError)
+			return
+		}
+		s.nsp.srv.stats.eventsIn.Add(1)
+		e := &Event{Socket: s, Name: name, Args: args, ackID: p.ID, hasAck: p.HasID}
+		s.enqueue(func() { s.dispatch(e) })
+	case parser.Ack, parser.BinaryAck:
+		args, err := p.Args()
+		if err != nil {
+			s.client.closeWith(ReasonParseError)
+			return
+		}
+		s.mu.Lock()
+		e, ok := s.acks[p.ID]
+		delete(s.acks, p.ID)
+		s.mu.Unlock()
+		if ok {
+			e.fn(args)
+		}
+	case parser.Disconnect:
+		s.onClose(ReasonClientNamespaceDisconnect)
+	}
+}
+
+// dispatch runs the catch-all handlers, the middlewares and the handler of
+// an incoming event.
+func (s *Socket) dispatch(e *Event) {
+	s.mu.Lock()
+	anyIn, mws, h := s.anyIn, s.middlewares, s.handlers[e.Name]
+	s.mu.Unlock()
+	for _, fn := range anyIn {
+		fn(e)
+	}
+	for _, mw := range mws {
+		if err := mw(e); err != nil {
+			s.nsp.srv.log.Debug("socket middleware refused event", "socket", s.id, "event", e.Name, "err", err)
+			return
+		}
+	}
+	if h != nil && s.Connected() {
+		h(e)
+	}
+}
+
+// enqueue runs f on the socket's handler goroutine, after what is queued.
+func (s *Socket) enqueue(f func()) {
+	s.mu.Lock()
+	if len(s.inbox) >= s.nsp.srv.opts.MaxPendingEvents {
+		s.mu.Unlock()
+		s.nsp.srv.log.Warn("socket event queue full, closing connection", "socket", s.id)
+		s.client.closeWith(ReasonForcedServerClose)
+		return
+	}
+	s.inbox = append(s.inbox, f)
+	start := !s.running
+	s.running = true
+	s.mu.Unlock()
+	if start {
+		s.nsp.srv.goTracked(s.drain)
+	}
+}
+
+// drain runs queued handlers until the queue is empty, then exits.
+func (s *Socket) drain() {
+	for {
+		s.mu.Lock()
+		if len(s.inbox) == 0 {
+			s.inbox = nil
+			s.running = false
+			s.mu.Unlock()
+			return
+		}
+		f := s.inbox[0]
+		s.inbox[0] = nil
+		s.inbox = s.inbox[1:]
+		s.mu.Unlock()
+		s.run(f)
+	}
+}
+
+// run calls a handler, logging a panic instead of crashing the server.
+func (s *Socket) run(f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.nsp.srv.log.Error("socket handler panicked", "socket", s.id, "panic", r,
+				"stack", string(debug.Stack()))
+		}
+	}()
+	f()
+}
+
+// onClose disconnects the socket with reason: pending acks fail, then (on
+// the handler goroutine) disconnecting handlers, leaving every room, and
+// disconnect handlers.
+func (s *Socket) onClose(reason string) {
+	if !s.connected.CompareAndSwap(true, false) {
+		return
+	}
+	s.mu.Lock()
+	s.closed = true
+	acks := s.acks
+	s.acks = map[uint64]ackEntry{}
+	s.mu.Unlock()
+	for _, e := range acks {
+		if e.gone != nil {
+			e.gone()
+		}
+	}
+	s.client.detach(s)
+	s.nsp.remove(s)
+	s.nsp.srv.stats.disconnects.Add(1)
+	job := func() {
+		s.mu.Lock()
+		before, after := s.onDisconnecting, s.onDisconnect
+		s.mu.Unlock()
+		for _, fn := range before {
+			fn(reason)
+		}
+		s.nsp.adapter.LeaveAll(s.id)
+		for _, fn := range after {
+			fn(reason)
+		}
+	}
+	s.mu.Lock()
+	s.inbox = append(s.inbox, job) // never refused: the socket must be cleaned up
+	start := !s.running
+	s.running = true
+	s.mu.Unlock()
+	if start {
+		s.nsp.srv.goTracked(s.drain)
+	}
+}
