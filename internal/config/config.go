@@ -1,0 +1,180 @@
+// Package config holds the settings of a Switchboard node and reads them
+// from command-line flags and SWITCHBOARD_* environment variables. A flag
+// given on the command line wins over its environment variable, which wins
+// over the default.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of `switchboard serve`.
+type Config struct {
+	// Listen is the public address: Socket.IO and the whiteboard page.
+	Listen string
+	// InternalListen serves /healthz, /readyz, /metrics and /debug/pprof.
+	InternalListen string
+	// NodeName names this node (shown on the whiteboard, used in logs).
+	NodeName string
+	// AdvertiseAddr is the address other nodes reach this node's internal
+	// listener at.
+	AdvertiseAddr string
+	// Path is the Socket.IO path.
+	Path string
+	// PingInterval and PingTimeout are the Engine.IO heartbeat settings.
+	PingInterval, PingTimeout time.Duration
+	// MaxPayload is the largest message or POST body in bytes.
+	MaxPayload int64
+	// CORSOrigins lists the origins allowed to connect cross-origin ("*"
+	// for any); empty disables CORS headers.
+	CORSOrigins []string
+	// LogLevel is debug, info, warn or error; LogFormat is text or json.
+	LogLevel, LogFormat string
+	// ShutdownGrace bounds the whole shutdown after SIGTERM.
+	ShutdownGrace time.Duration
+	// DrainWindow spreads the closing of existing connections over this
+	// long after SIGTERM (zero closes them all at once).
+	DrainWindow time.Duration
+	// RedisURL, when set, makes the node a cluster member.
+	RedisURL string
+	// RedisKey is the key prefix of the Redis adapter's channels.
+	RedisKey string
+	// ClusterSecret authenticates requests between nodes.
+	ClusterSecret string
+	// Recovery enables connection state recovery.
+	Recovery bool
+	// RecoveryWindow is how long a disconnected session can be recovered.
+	RecoveryWindow time.Duration
+}
+
+// setting describes one flag and its environment variable.
+type setting struct {
+	name, env, usage string
+	bind             func(fs *flag.FlagSet, name, usage string)
+}
+
+// Settings lists every setting as (flag, environment variable, usage), in
+// the order of the README's flags table.
+func Settings() [][3]string {
+	var out [][3]string
+	for _, s := range settings(&Config{}) {
+		out = append(out, [3]string{s.name, s.env, s.usage})
+	}
+	return out
+}
+
+func settings(c *Config) []setting {
+	str := func(p *string, def string) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, u string) { fs.StringVar(p, n, def, u) }
+	}
+	dur := func(p *time.Duration, def time.Duration) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, u string) { fs.DurationVar(p, n, def, u) }
+	}
+	return []setting{
+		{"listen", "SWITCHBOARD_LISTEN", "public address (Socket.IO and the whiteboard)", str(&c.Listen, ":3000")},
+		{"internal-listen", "SWITCHBOARD_INTERNAL_LISTEN", "internal address: /healthz, /readyz, /metrics, /debug/pprof", str(&c.InternalListen, ":9090")},
+		{"node-name", "SWITCHBOARD_NODE_NAME", "node name (default: the host name)", str(&c.NodeName, "")},
+		{"advertise-addr", "SWITCHBOARD_ADVERTISE_ADDR", "host:port other nodes reach this node's internal listener at", str(&c.AdvertiseAddr, "")},
+		{"path", "SWITCHBOARD_PATH", "Socket.IO path", str(&c.Path, "/socket.io/")},
+		{"ping-interval", "SWITCHBOARD_PING_INTERVAL", "Engine.IO ping interval", dur(&c.PingInterval, 25*time.Second)},
+		{"ping-timeout", "SWITCHBOARD_PING_TIMEOUT", "Engine.IO ping timeout", dur(&c.PingTimeout, 20*time.Second)},
+		{"max-payload", "SWITCHBOARD_MAX_PAYLOAD", "largest message or POST body, bytes", func(fs *flag.FlagSet, n, u string) {
+			fs.Int64Var(&c.MaxPayload, n, 1_000_000, u)
+		}},
+		{"cors-origins", "SWITCHBOARD_CORS_ORIGINS", "comma-separated origins allowed cross-origin (* for any; empty: no CORS)", func(fs *flag.FlagSet, n, u string) {
+			fs.Func(n, u, func(v string) error { c.CORSOrigins = splitList(v); return nil })
+		}},
+		{"log-level", "SWITCHBOARD_LOG_LEVEL", "log level: debug, info, warn, error", str(&c.LogLevel, "info")},
+		{"log-format", "SWITCHBOARD_LOG_FORMAT", "log format: text or json", str(&c.LogFormat, "text")},
+		{"shutdown-grace", "SWITCHBOARD_SHUTDOWN_GRACE", "longest shutdown after SIGTERM", dur(&c.ShutdownGrace, 30*time.Second)},
+		{"drain-window", "SWITCHBOARD_DRAIN_WINDOW", "spread the closing of connections over this long after SIGTERM", dur(&c.DrainWindow, 10*time.Second)},
+		{"redis", "SWITCHBOARD_REDIS_URL", "Redis URL (redis://host:port/db): join a cluster", str(&c.RedisURL, "")},
+		{"redis-key", "SWITCHBOARD_REDIS_KEY", "key prefix of the Redis adapter's channels", str(&c.RedisKey, "socket.io")},
+		{"cluster-secret", "SWITCHBOARD_CLUSTER_SECRET", "secret that authenticates requests between nodes", str(&c.ClusterSecret, "")},
+		{"recovery", "SWITCHBOARD_RECOVERY", "enable connection state recovery", func(fs *flag.FlagSet, n, u string) {
+			fs.BoolVar(&c.Recovery, n, false, u)
+		}},
+		{"recovery-window", "SWITCHBOARD_RECOVERY_WINDOW", "how long a disconnected session can be recovered", dur(&c.RecoveryWindow, 2*time.Minute)},
+	}
+}
+
+func splitList(v string) []string {
+	var out []string
+	for part := range strings.SplitSeq(v, ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Parse reads the configuration from args (flags, without the program and
+// subcommand names) and the environment given by getenv. Usage and errors
+// go to out.
+func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("switchboard serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	list := settings(c)
+	for _, s := range list {
+		s.bind(fs, s.name, s.usage+" (env "+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, s := range list {
+		if v := getenv(s.env); v != "" && !given[s.name] {
+			if err := fs.Set(s.name, v); err != nil {
+				return nil, fmt.Errorf("%s=%q: %w", s.env, v, err)
+			}
+		}
+	}
+	return c, c.finish()
+}
+
+// finish fills derived defaults and validates.
+func (c *Config) finish() error {
+	if c.NodeName == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "switchboard"
+		}
+		c.NodeName = host
+	}
+	var errs []error
+	if c.PingInterval <= 0 || c.PingTimeout <= 0 {
+		errs = append(errs, errors.New("ping-interval and ping-timeout must be positive"))
+	}
+	if c.MaxPayload <= 0 {
+		errs = append(errs, errors.New("max-payload must be positive"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log-format %q: want text or json", c.LogFormat))
+	}
+	if !strings.HasPrefix(c.Path, "/") {
+		errs = append(errs, fmt.Errorf("path %q must start with /", c.Path))
+	}
+	if c.ShutdownGrace <= 0 {
+		errs = append(errs, errors.New("shutdown-grace must be positive"))
+	}
+	if c.DrainWindow < 0 || c.DrainWindow >= c.ShutdownGrace {
+		errs = append(errs, errors.New("drain-window must be at least 0 and shorter than shutdown-grace"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,65 @@
+package node
+
+import (
+	"net/http"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-io/switchboard/engineio"
+	"github.com/switchboard-io/switchboard/internal/metrics"
+)
+
+// MetricsWriter is the exposition writer handed to cluster backends.
+type MetricsWriter = *metrics.Writer
+
+// serveMetrics writes the node's metrics in the Prometheus text format.
+func (n *Node) serveMetrics(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", metrics.ContentType)
+	m := metrics.NewWriter(w)
+	es := n.io.Engine().Stats()
+	ss := n.io.Stats()
+
+	m.Gauge("switchboard_connected_clients", "Engine.IO sessions open now, by transport.", float64(es.Polling), "transport", engineio.TransportPolling)
+	m.Gauge("switchboard_connected_clients", "", float64(es.WebSocket), "transport", engineio.TransportWebSocket)
+	sockets := map[string]float64{}
+	for ns, c := range n.io.SocketCounts() {
+		sockets[ns] = float64(c)
+	}
+	m.GaugeMap("switchboard_namespace_sockets", "Sockets connected to this node, by namespace.", "namespace", sockets)
+	m.Counter("switchboard_sessions_opened_total", "Engine.IO sessions opened.", float64(es.Opened))
+	reasons := map[string]float64{}
+	for r, c := range es.CloseReasons {
+		reasons[r] = float64(c)
+	}
+	m.CounterMap("switchboard_sessions_closed_total", "Engine.IO sessions closed, by reason.", "reason", reasons)
+	m.Counter("switchboard_packets_in_total", "Engine.IO packets received.", float64(es.PacketsIn))
+	m.Counter("switchboard_packets_out_total", "Engine.IO packets sent (each recipient counts).", float64(es.PacketsOut))
+	m.Counter("switchboard_bytes_in_total", "Engine.IO payload bytes received.", float64(es.BytesIn))
+	m.Counter("switchboard_bytes_out_total", "Engine.IO payload bytes sent.", float64(es.BytesOut))
+	m.Counter("switchboard_upgrades_total", "Completed polling to WebSocket upgrades.", float64(es.Upgrades))
+	m.Counter("switchboard_slow_client_disconnects_total", "Sessions closed because their outbound queue was full.", float64(es.SlowClients))
+	m.Counter("switchboard_handshakes_refused_draining_total", "Handshakes refused while draining.", float64(es.RefusedDraining))
+	for code, c := range es.RequestErrors {
+		m.Counter("switchboard_request_errors_total", "Refused Engine.IO requests, by error code.", float64(c),
+			"code", strconv.Itoa(code), "message", engineio.CodeMessage(code))
+	}
+	m.Counter("switchboard_socket_connects_total", "Namespace connections.", float64(ss.Connects))
+	m.Counter("switchboard_socket_disconnects_total", "Namespace disconnections.", float64(ss.Disconnects))
+	m.Counter("switchboard_events_in_total", "Events received from clients.", float64(ss.EventsIn))
+	m.Counter("switchboard_broadcasts_total", "Broadcasts started on this node.", float64(ss.Broadcasts))
+	m.Counter("switchboard_volatile_dropped_total", "Volatile packets dropped.", float64(ss.VolatileDropped))
+	m.Counter("switchboard_decode_errors_total", "Connections closed for an undecodable packet.", float64(ss.DecodeErrors))
+	m.Gauge("switchboard_whiteboard_clients", "Whiteboard clients on every node known.", float64(n.app.Total()))
+	ready := 0.0
+	if n.Ready() {
+		ready = 1
+	}
+	m.Gauge("switchboard_ready", "1 when the node accepts new connections.", ready)
+	m.Gauge("switchboard_uptime_seconds", "Seconds since the node started.", time.Since(n.started).Seconds())
+	m.Gauge("switchboard_goroutines", "Goroutines in the process.", float64(runtime.NumGoroutine()))
+	if n.cluster != nil {
+		n.cluster.WriteMetrics(m)
+	}
+	_ = m.Flush()
+}

@@ -1,0 +1,189 @@
+// Package node runs one Switchboard node: the Socket.IO server with the
+// whiteboard app on the public listener, and health, readiness, metrics and
+// pprof on the internal listener, with a graceful drain on shutdown.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-io/switchboard/adapter"
+	"github.com/switchboard-io/switchboard/engineio"
+	"github.com/switchboard-io/switchboard/internal/config"
+	"github.com/switchboard-io/switchboard/internal/whiteboard"
+	"github.com/switchboard-io/switchboard/socketio"
+)
+
+// Cluster is what a cluster backend (such as the Redis adapter) gives a
+// node: the adapter factory, its readiness, metrics and shutdown.
+type Cluster interface {
+	Factory() adapter.Factory
+	// WriteMetrics adds the backend's metrics to an exposition.
+	WriteMetrics(w MetricsWriter)
+	Close() error
+}
+
+// Node is one running Switchboard node.
+type Node struct {
+	cfg *config.Config
+	log *slog.Logger
+
+	io      *socketio.Server
+	app     *whiteboard.App
+	cluster Cluster
+	ready   atomic.Bool
+	started time.Time
+
+	public, internal     *http.Server
+	publicLn, internalLn net.Listener
+}
+
+// New builds a node from cfg; cluster may be nil (a single node with the
+// in-memory adapter).
+func New(cfg *config.Config, log *slog.Logger, cluster Cluster) *Node {
+	n := &Node{cfg: cfg, log: log, cluster: cluster, started: time.Now()}
+	eopts := engineio.Options{
+		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout,
+		MaxHTTPBufferSize: cfg.MaxPayload, Logger: log,
+	}
+	if len(cfg.CORSOrigins) > 0 {
+		eopts.CORS = &engineio.CORSOptions{Origins: cfg.CORSOrigins}
+	}
+	sopts := &socketio.Options{Engine: eopts, Path: cfg.Path, Logger: log}
+	if cluster != nil {
+		sopts.Adapter = cluster.Factory()
+	}
+	n.io = socketio.NewServer(sopts)
+	n.app = whiteboard.Attach(n.io.Of("/"), cfg.NodeName)
+
+	mux := http.NewServeMux()
+	mux.Handle(n.io.Path(), n.io)
+	mux.Handle("/", whiteboard.Handler(cfg.NodeName))
+	n.public = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	n.internal = &http.Server{Handler: n.internalMux(), ReadHeaderTimeout: 10 * time.Second}
+	return n
+}
+
+// SocketIO returns the node's Socket.IO server.
+func (n *Node) SocketIO() *socketio.Server { return n.io }
+
+// Start opens both listeners and starts serving; the node is ready once it
+// returns.
+func (n *Node) Start() error {
+	var err error
+	if n.publicLn, err = net.Listen("tcp", n.cfg.Listen); err != nil {
+		return fmt.Errorf("public listener: %w", err)
+	}
+	if n.internalLn, err = net.Listen("tcp", n.cfg.InternalListen); err != nil {
+		n.publicLn.Close()
+		return fmt.Errorf("internal listener: %w", err)
+	}
+	go serve(n.public, n.publicLn, n.log)
+	go serve(n.internal, n.internalLn, n.log)
+	n.ready.Store(true)
+	n.log.Info("switchboard node ready", "node", n.cfg.NodeName, "listen", n.publicLn.Addr().String(),
+		"internal", n.internalLn.Addr().String(), "cluster", n.cluster != nil)
+	return nil
+}
+
+func serve(s *http.Server, ln net.Listener, log *slog.Logger) {
+	if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("http server stopped", "err", err)
+	}
+}
+
+// Addr returns the public listener's address.
+func (n *Node) Addr() net.Addr { return n.publicLn.Addr() }
+
+// InternalAddr returns the internal listener's address.
+func (n *Node) InternalAddr() net.Addr { return n.internalLn.Addr() }
+
+// Ready reports whether the node accepts new connections.
+func (n *Node) Ready() bool { return n.ready.Load() }
+
+// Shutdown drains the node: readiness goes false and new handshakes are
+// refused at once, existing connections are closed in batches over the
+// drain window (a transport close: clients reconnect elsewhere), then the
+// servers stop. ctx bounds the whole shutdown.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.ready.Store(false)
+	n.io.Engine().StopAccepting()
+	n.log.Info("draining", "connections", n.io.Engine().Count(), "window", n.cfg.DrainWindow)
+	Drain(ctx, n.io.Engine(), n.cfg.DrainWindow)
+	n.app.Close()
+	errs := []error{n.io.Shutdown(ctx)}
+	errs = append(errs, n.public.Shutdown(ctx), n.internal.Shutdown(ctx))
+	if n.cluster != nil {
+		errs = append(errs, n.cluster.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Drain closes the connections of eng in equal batches spread over window,
+// each with a graceful transport close, and returns when all are closed or
+// ctx is done.
+func Drain(ctx context.Context, eng *engineio.Server, window time.Duration) {
+	conns := eng.Conns()
+	if len(conns) == 0 {
+		return
+	}
+	const step = 100 * time.Millisecond
+	batches := max(1, int(window/step))
+	per := (len(conns) + batches - 1) / batches
+	t := time.NewTicker(step)
+	defer t.Stop()
+	for len(conns) > 0 {
+		k := min(per, len(conns))
+		for _, c := range conns[:k] {
+			c.Close()
+		}
+		conns = conns[k:]
+		if len(conns) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+	for eng.Count() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (n *Node) internalMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !n.Ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("draining\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.HandleFunc("GET /metrics", n.serveMetrics)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
