@@ -22,9 +22,6 @@ type Config struct {
 	InternalListen string
 	// NodeName names this node (shown on the whiteboard, used in logs).
 	NodeName string
-	// AdvertiseAddr is the address other nodes reach this node's internal
-	// listener at.
-	AdvertiseAddr string
 	// Path is the Socket.IO path.
 	Path string
 	// PingInterval and PingTimeout are the Engine.IO heartbeat settings.
@@ -45,12 +42,6 @@ type Config struct {
 	RedisURL string
 	// RedisKey is the key prefix of the Redis adapter's channels.
 	RedisKey string
-	// ClusterSecret authenticates requests between nodes.
-	ClusterSecret string
-	// Recovery enables connection state recovery.
-	Recovery bool
-	// RecoveryWindow is how long a disconnected session can be recovered.
-	RecoveryWindow time.Duration
 }
 
 // setting describes one flag and its environment variable.
@@ -59,12 +50,19 @@ type setting struct {
 	bind             func(fs *flag.FlagSet, name, usage string)
 }
 
-// Settings lists every setting as (flag, environment variable, usage), in
-// the order of the README's flags table.
-func Settings() [][3]string {
-	var out [][3]string
+// Setting documents one setting: its flag, environment variable, default
+// and meaning.
+type Setting struct {
+	Flag, Env, Default, Usage string
+}
+
+// Settings lists every setting in the order of the README's flags table.
+func Settings() []Setting {
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	var out []Setting
 	for _, s := range settings(&Config{}) {
-		out = append(out, [3]string{s.name, s.env, s.usage})
+		s.bind(fs, s.name, s.usage)
+		out = append(out, Setting{Flag: s.name, Env: s.env, Default: fs.Lookup(s.name).DefValue, Usage: s.usage})
 	}
 	return out
 }
@@ -80,7 +78,6 @@ func settings(c *Config) []setting {
 		{"listen", "SWITCHBOARD_LISTEN", "public address (Socket.IO and the whiteboard)", str(&c.Listen, ":3000")},
 		{"internal-listen", "SWITCHBOARD_INTERNAL_LISTEN", "internal address: /healthz, /readyz, /metrics, /debug/pprof", str(&c.InternalListen, ":9090")},
 		{"node-name", "SWITCHBOARD_NODE_NAME", "node name (default: the host name)", str(&c.NodeName, "")},
-		{"advertise-addr", "SWITCHBOARD_ADVERTISE_ADDR", "host:port other nodes reach this node's internal listener at", str(&c.AdvertiseAddr, "")},
 		{"path", "SWITCHBOARD_PATH", "Socket.IO path", str(&c.Path, "/socket.io/")},
 		{"ping-interval", "SWITCHBOARD_PING_INTERVAL", "Engine.IO ping interval", dur(&c.PingInterval, 25*time.Second)},
 		{"ping-timeout", "SWITCHBOARD_PING_TIMEOUT", "Engine.IO ping timeout", dur(&c.PingTimeout, 20*time.Second)},
@@ -96,11 +93,6 @@ func settings(c *Config) []setting {
 		{"drain-window", "SWITCHBOARD_DRAIN_WINDOW", "spread the closing of connections over this long after SIGTERM", dur(&c.DrainWindow, 10*time.Second)},
 		{"redis", "SWITCHBOARD_REDIS_URL", "Redis URL (redis://host:port/db): join a cluster", str(&c.RedisURL, "")},
 		{"redis-key", "SWITCHBOARD_REDIS_KEY", "key prefix of the Redis adapter's channels", str(&c.RedisKey, "socket.io")},
-		{"cluster-secret", "SWITCHBOARD_CLUSTER_SECRET", "secret that authenticates requests between nodes", str(&c.ClusterSecret, "")},
-		{"recovery", "SWITCHBOARD_RECOVERY", "enable connection state recovery", func(fs *flag.FlagSet, n, u string) {
-			fs.BoolVar(&c.Recovery, n, false, u)
-		}},
-		{"recovery-window", "SWITCHBOARD_RECOVERY_WINDOW", "how long a disconnected session can be recovered", dur(&c.RecoveryWindow, 2*time.Minute)},
 	}
 }
 

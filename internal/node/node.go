@@ -89,7 +89,7 @@ func (n *Node) Start() error {
 	go serve(n.public, n.publicLn, n.log)
 	go serve(n.internal, n.internalLn, n.log)
 	n.ready.Store(true)
-	n.log.Info("switchboard node ready", "node", n.cfg.NodeName, "listen", n.publicLn.Addr().String(),
+	n.log.Info("switchboard node ready", "listen", n.publicLn.Addr().String(),
 		"internal", n.internalLn.Addr().String(), "cluster", n.cluster != nil)
 	return nil
 }

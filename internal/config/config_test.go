@@ -1,0 +1,79 @@
+package config
+
+import (
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != ":3000" || c.Path != "/socket.io/" || c.PingInterval != 25*time.Second ||
+		c.PingTimeout != 20*time.Second || c.MaxPayload != 1_000_000 || c.RedisURL != "" || c.NodeName == "" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestFlagBeatsEnvBeatsDefault(t *testing.T) {
+	t.Parallel()
+	e := env(map[string]string{
+		"SWITCHBOARD_LISTEN": ":4000", "SWITCHBOARD_NODE_NAME": "from-env",
+		"SWITCHBOARD_PING_INTERVAL": "2s", "SWITCHBOARD_CORS_ORIGINS": "https://a.example, https://b.example",
+	})
+	c, err := Parse([]string{"--node-name", "from-flag"}, e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != ":4000" || c.NodeName != "from-flag" || c.PingInterval != 2*time.Second {
+		t.Fatalf("got %+v", c)
+	}
+	if len(c.CORSOrigins) != 2 || c.CORSOrigins[1] != "https://b.example" {
+		t.Fatalf("cors = %q", c.CORSOrigins)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--ping-interval", "0s"}, nil, "ping-interval"},
+		{[]string{"--log-level", "loud"}, nil, "log-level"},
+		{[]string{"--log-format", "xml"}, nil, "log-format"},
+		{[]string{"--path", "socket.io"}, nil, "path"},
+		{[]string{"--drain-window", "40s"}, nil, "drain-window"},
+		{nil, map[string]string{"SWITCHBOARD_MAX_PAYLOAD": "lots"}, "SWITCHBOARD_MAX_PAYLOAD"},
+		{[]string{"extra"}, nil, "unexpected argument"},
+	}
+	for _, tc := range cases {
+		_, err := Parse(tc.args, env(tc.env), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q, %v) = %v, want error mentioning %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
+
+// TestReadmeFlagsTable keeps the README's flags table in step with the code.
+func TestReadmeFlagsTable(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings() {
+		row := "| `--" + s.Flag + "` | `" + s.Env + "` | `" + s.Default + "` | " + s.Usage + " |"
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README.md lacks the row:\n%s", row)
+		}
+	}
+}
