@@ -10,7 +10,7 @@ FUZZTIME  ?= 10s
 # Parsers fuzzed by `make fuzz` (package:target).
 FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs
 
-.PHONY: run assets build test test-go vet fuzz test-compat test-browser clean
+.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-browser clean
 
 run: assets
 	$(GO) run ./cmd/switchboard serve
@@ -26,7 +26,12 @@ build: assets
 	$(GO) build -o $(BIN)/switchboard ./cmd/switchboard
 	$(GO) build -o $(BIN)/compat-goserver ./test/compat/goserver
 
-test: vet test-go fuzz test-compat test-browser
+# The binary of the container image, built as deploy/Dockerfile builds it.
+VERSION ?= dev
+image-binary: assets
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/switchboard-io/switchboard/internal/cli.Version=${VERSION}" -o $(BIN)/image/switchboard ./cmd/switchboard
+
+test: vet test-go fuzz image-binary test-compat test-browser
 	@echo "make test: all suites passed"
 
 vet:

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -27,6 +29,7 @@ const usage = `Switchboard: a Socket.IO v4 server for Go that scales out.
 Usage:
   switchboard serve [flags]   run a node (the whiteboard demo on :3000 by default)
   switchboard version         print the version
+  switchboard healthcheck     exit 0 if the local node's /healthz answers (for container health checks)
   switchboard help            print this help
 
 Run "switchboard serve -h" for the flags; each has a SWITCHBOARD_* environment variable.
@@ -44,6 +47,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
 		return serve(ctx, args[1:], os.Getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(os.Getenv, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -120,4 +125,34 @@ func newCluster(_ context.Context, cfg *config.Config, _ *slog.Logger) (node.Clu
 		return nil, nil
 	}
 	return nil, errors.New("--redis: the Redis adapter is not part of this build yet")
+}
+
+// healthcheck asks the local node's internal listener for /healthz. The
+// address comes from SWITCHBOARD_INTERNAL_LISTEN (default :9090); an empty
+// host means the loopback address.
+func healthcheck(getenv func(string) string, stderr io.Writer) int {
+	addr := getenv("SWITCHBOARD_INTERNAL_LISTEN")
+	if addr == "" {
+		addr = ":9090"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "healthcheck:", err)
+		return 1
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		fmt.Fprintln(stderr, "healthcheck:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "healthcheck: status", resp.Status)
+		return 1
+	}
+	return 0
 }
