@@ -3,7 +3,12 @@ module github.com/switchboard-io/switchboard
 go 1.26
 
 require (
-	github.com/gobwas/httphead v0.1.0 // indirect
+	github.com/gobwas/httphead v0.1.0
+	github.com/gobwas/ws v1.4.0
+	github.com/redis/rueidis v1.0.79
+)
+
+require (
 	github.com/gobwas/pool v0.2.1 // indirect
-	github.com/gobwas/ws v1.4.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
 )

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -62,7 +63,9 @@ type Conn struct {
 }
 
 func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
-	req := r.Clone(r.Context())
+	// The handshake request's context ends with the handshake; the copy kept
+	// for the session keeps its values without its cancellation.
+	req := r.Clone(context.WithoutCancel(r.Context()))
 	req.Body = http.NoBody
 	return &Conn{
 		srv: s, id: id, req: req, remoteAddr: r.RemoteAddr, created: time.Now(),
@@ -167,8 +170,11 @@ func (c *Conn) takeQueueLocked() []*Packet {
 }
 
 // Close closes the connection gracefully: packets already queued are
-// delivered, then a close packet, so the client sees a transport close and
-// reconnects. The handler's OnClose runs with ReasonForcedClose.
+// delivered, then a close packet (a close frame on WebSocket), so the client
+// sees a transport close and reconnects. On polling with nothing queued and
+// no GET waiting, the next GET gets "6\x1e1" as in Node; a client that does
+// not poll within Options.CloseTimeout is closed anyway. The handler's
+// OnClose runs with ReasonForcedClose once the client was told.
 func (c *Conn) Close() {
 	c.mu.Lock()
 	if c.state != stateOpen {
@@ -177,16 +183,38 @@ func (c *Conn) Close() {
 	}
 	c.state = stateClosing
 	c.closeTimer = time.AfterFunc(c.srv.opts.CloseTimeout, func() { c.closeNow(ReasonForcedClose) })
-	if c.transport == TransportWebSocket && c.ws != nil {
+	switch {
+	case c.transport == TransportWebSocket:
 		if !c.flushing {
 			c.flushing = true
 			c.srv.goTracked(c.flushWebSocket)
 		}
-	} else {
+	case len(c.queue) > 0 || c.getActive:
+		// The close packet follows the queued packets, or answers the
+		// pending GET.
 		c.queue = append(c.queue, closePacket)
 		c.wakeLocked()
+	default:
+		// No GET to answer: as in Node, the close is deferred and the next
+		// GET gets "6\x1e1" (see waitPoll).
 	}
 	c.mu.Unlock()
+}
+
+// shutdown closes the connection for Server.Shutdown. Like Node's engine
+// close (which discards the transport), an idle polling session, with
+// nothing queued and no GET to answer, is closed at once instead of waiting
+// up to CloseTimeout for a GET; other connections close gracefully.
+func (c *Conn) shutdown() {
+	c.mu.Lock()
+	idle := c.state == stateOpen && c.transport == TransportPolling && c.ws == nil &&
+		!c.getActive && len(c.queue) == 0
+	c.mu.Unlock()
+	if idle {
+		c.closeNow(ReasonForcedClose)
+		return
+	}
+	c.Close()
 }
 
 // closeNow closes the connection at once: queued packets are dropped, a
@@ -206,12 +234,16 @@ func (c *Conn) closeNow(reason string) {
 	stopTimer(c.closeTimer)
 	ws := c.ws
 	c.ws = nil
+	if ws != nil && ws.conn != nil {
+		// Closing the WebSocket may wait for a write in progress: never
+		// block the caller (a Send to a slow client, a timer) on it. The
+		// goroutine is tracked before done closes, so Shutdown waits for it.
+		code := closeCodeFor(reason)
+		c.srv.goTracked(func() { ws.close(code) })
+	}
 	c.mu.Unlock()
 
 	close(c.done) // releases a pending GET
-	if ws != nil {
-		ws.close(closeCodeFor(reason))
-	}
 	c.srv.remove(c)
 	if wasTransport == TransportWebSocket {
 		c.srv.stats.wsNow.Add(-1)
@@ -247,17 +279,19 @@ func (c *Conn) start() {
 	c.mu.Unlock()
 }
 
-// ping sends a ping and arms the pong timeout.
+// ping arms the pong timeout, then sends a ping. The timer is armed first:
+// a client may answer before Send returns, and its pong must find the timer
+// to stop.
 func (c *Conn) ping() {
-	if c.Send(pingPacket) != nil {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
 		return
 	}
-	c.mu.Lock()
-	if c.state == stateOpen {
-		stopTimer(c.timeoutTimer)
-		c.timeoutTimer = time.AfterFunc(c.srv.opts.PingTimeout, func() { c.closeNow(ReasonPingTimeout) })
-	}
+	stopTimer(c.timeoutTimer)
+	c.timeoutTimer = time.AfterFunc(c.srv.opts.PingTimeout, func() { c.closeNow(ReasonPingTimeout) })
 	c.mu.Unlock()
+	_ = c.Send(pingPacket) // an error means the connection is closing or closed
 }
 
 // onPong clears the pong timeout and schedules the next ping from now.
@@ -282,7 +316,9 @@ func (c *Conn) handlePacket(p inPacket) bool {
 	case PacketPong:
 		c.onPong()
 	case PacketMessage:
-		c.srv.handler.OnMessage(c, p.data, p.binary)
+		if c.isOpen() { // Node drops the packets of a closing session
+			c.srv.handler.OnMessage(c, p.data, p.binary)
+		}
 	case PacketClose:
 		c.mu.Lock()
 		c.noopOnExit = true
@@ -295,6 +331,13 @@ func (c *Conn) handlePacket(p inPacket) bool {
 		return false
 	}
 	return true
+}
+
+// isOpen reports whether the connection is open (not closing or closed).
+func (c *Conn) isOpen() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateOpen
 }
 
 // isClosed reports whether the connection is closed.

@@ -15,12 +15,14 @@ var defaultCORSMethods = "GET,HEAD,PUT,PATCH,POST,DELETE"
 func (o *CORSOptions) apply(w http.ResponseWriter, r *http.Request) bool {
 	h := w.Header()
 	origin := r.Header.Get("Origin")
-	switch allowed := o.allowedOrigin(origin); allowed {
-	case "":
-	case "*":
+	// Like the npm package: "*" needs no Vary; a reflected origin varies
+	// with the request, whether or not this one is allowed.
+	if allowed := o.allowedOrigin(origin); allowed == "*" {
 		h.Set("Access-Control-Allow-Origin", "*")
-	default:
-		h.Set("Access-Control-Allow-Origin", allowed)
+	} else {
+		if allowed != "" {
+			h.Set("Access-Control-Allow-Origin", allowed)
+		}
 		h.Add("Vary", "Origin")
 	}
 	if o.Credentials {
@@ -60,7 +62,7 @@ func (o *CORSOptions) allowedOrigin(origin string) string {
 		}
 		return ""
 	}
-	if len(o.Origins) == 1 && o.Origins[0] == "*" {
+	if len(o.Origins) == 0 || len(o.Origins) == 1 && o.Origins[0] == "*" {
 		return "*"
 	}
 	if origin != "" && slices.Contains(o.Origins, origin) {

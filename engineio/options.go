@@ -65,7 +65,8 @@ type Options struct {
 // CORSOptions mirror the defaults of the npm cors package used by Node.
 type CORSOptions struct {
 	// Origins lists allowed origins; "*" allows any origin with a literal
-	// "*" header. Ignored when AllowOrigin is set.
+	// "*" header. Empty means "*", as in the npm package. Ignored when
+	// AllowOrigin is set.
 	Origins []string
 	// AllowOrigin decides per request; it overrides Origins.
 	AllowOrigin func(origin string) bool

@@ -44,8 +44,9 @@ type Packet struct {
 	// carries only packets with NoCompress set (Socket.IO's compress(false)).
 	NoCompress bool
 
-	wsFrame atomic.Pointer[[]byte] // cached WebSocket frame (header + payload)
-	b64     atomic.Pointer[[]byte] // cached polling form of a binary packet
+	wsFrame  atomic.Pointer[[]byte] // cached WebSocket frame (header + payload)
+	deflated atomic.Pointer[[]byte] // cached permessage-deflate frame
+	b64      atomic.Pointer[[]byte] // cached polling form of a binary packet
 }
 
 // NewMessage returns a text message packet with the given payload.
@@ -105,39 +106,36 @@ type inPacket struct {
 	binary bool
 }
 
-// decodeText decodes one text packet "<type><data>".
+// decodeText decodes one text packet "<type><data>". The data is capped to
+// its length, so a handler appending to it cannot overwrite what follows it
+// in the input buffer.
 func decodeText(b []byte) (inPacket, error) {
 	if len(b) == 0 || b[0] < byte(PacketOpen) || b[0] > byte(PacketNoop) {
 		return inPacket{}, ErrParse
 	}
-	return inPacket{typ: PacketType(b[0]), data: b[1:]}, nil
+	return inPacket{typ: PacketType(b[0]), data: b[1:len(b):len(b)]}, nil
 }
 
 // decodePayload splits a v4 polling payload on the record separator and
-// decodes every packet; the first invalid packet fails the whole payload.
+// hands every packet to fn in order. Like Node's decoder it stops at the
+// first invalid packet (an empty payload, an empty part such as the one a
+// trailing separator leaves, an unknown type or bad base64) and returns
+// ErrParse, after the packets before it were handled.
 func decodePayload(body []byte, fn func(inPacket) error) error {
-	if len(body) == 0 {
-		return ErrParse
-	}
-	for len(body) > 0 {
-		var part []byte
-		if i := bytes.IndexByte(body, recordSeparator); i >= 0 {
-			part, body = body[:i], body[i+1:]
-			if len(body) == 0 {
-				return ErrParse // trailing separator
-			}
-		} else {
-			part, body = body, nil
-		}
-		p, err := decodePollingPacket(part)
+	for {
+		part, rest, more := bytes.Cut(body, []byte{recordSeparator})
+		p, err := decodePollingPacket(part[:len(part):len(part)])
 		if err != nil {
 			return err
 		}
 		if err := fn(p); err != nil {
 			return err
 		}
+		if !more {
+			return nil
+		}
+		body = rest
 	}
-	return nil
 }
 
 // decodePollingPacket decodes one packet of a polling payload, where binary

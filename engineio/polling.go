@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"bytes"
 	"compress/gzip"
 	"compress/zlib"
 	"io"
@@ -83,6 +84,14 @@ func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*Packet, closin
 			return noopBody, nil, false
 		case len(c.queue) > 0:
 			packets = c.takeQueueLocked()
+			if n := len(packets); n > 1 && packets[n-1] == closePacket {
+				// As in Node, the packets queued before a close go out
+				// first and the close packet answers the next GET, so the
+				// client handles them (a Socket.IO DISCONNECT, say)
+				// before it sees the transport close.
+				c.queue, c.queueBytes = append(c.queue, closePacket), closePacket.wireLen()
+				packets = packets[:n-1]
+			}
 			closing = c.state == stateClosing && packets[len(packets)-1] == closePacket
 			c.mu.Unlock()
 			bp := payloadBuffers.Get().(*[]byte)
@@ -157,7 +166,8 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/html")
+	setPollingHeaders(h, r)
+	h.Set("Content-Type", "text/html") // Node's: avoids download dialogs
 	h.Set("Content-Length", "2")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(okBody)
@@ -177,7 +187,8 @@ var (
 
 // writePollingBody writes a polling response body with Node's headers,
 // compressed when it is at least threshold bytes (negative: never) and the
-// client accepts gzip or deflate.
+// client accepts gzip or deflate. As in Node, a compressed body is sent
+// whole, with its Content-Length.
 func writePollingBody(w http.ResponseWriter, r *http.Request, body []byte, binary bool, threshold int) {
 	h := w.Header()
 	if binary {
@@ -185,14 +196,14 @@ func writePollingBody(w http.ResponseWriter, r *http.Request, body []byte, binar
 	} else {
 		h.Set("Content-Type", "text/plain; charset=UTF-8")
 	}
-	h.Set("Cache-Control", "no-store")
-	if ua := r.Header.Get("User-Agent"); strings.Contains(ua, ";MSIE") || strings.Contains(ua, "Trident/") {
-		h.Set("X-XSS-Protection", "0")
-	}
+	setPollingHeaders(h, r)
 	if threshold >= 0 && len(body) >= threshold {
-		if enc := acceptedEncoding(r.Header.Get("Accept-Encoding")); enc != "" {
-			writeCompressed(w, body, enc)
-			return
+		if enc := negotiateEncoding(r.Header.Values("Accept-Encoding")); enc != "" {
+			bp := payloadBuffers.Get().(*[]byte)
+			defer payloadBuffers.Put(bp)
+			*bp = compress((*bp)[:0], body, enc)
+			h.Set("Content-Encoding", enc)
+			body = *bp
 		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -200,42 +211,103 @@ func writePollingBody(w http.ResponseWriter, r *http.Request, body []byte, binar
 	_, _ = w.Write(body)
 }
 
-func acceptedEncoding(accept string) string {
-	var deflate bool
-	for part := range strings.SplitSeq(accept, ",") {
-		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") && !strings.Contains(params, "q=0.") {
-			continue
-		}
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "gzip":
-			return "gzip"
-		case "deflate":
-			deflate = true
-		}
+// setPollingHeaders sets the headers Node adds to every polling response.
+func setPollingHeaders(h http.Header, r *http.Request) {
+	h.Set("Cache-Control", "no-store")
+	if ua := r.Header.Get("User-Agent"); strings.Contains(ua, ";MSIE") || strings.Contains(ua, "Trident/") {
+		h.Set("X-XSS-Protection", "0")
 	}
-	if deflate {
-		return "deflate"
-	}
-	return ""
 }
 
-func writeCompressed(w http.ResponseWriter, body []byte, enc string) {
-	h := w.Header()
-	h.Set("Content-Encoding", enc)
-	h.Set("Vary", "Accept-Encoding")
-	w.WriteHeader(http.StatusOK)
+// negotiateEncoding picks "gzip", "deflate" or "" for an Accept-Encoding
+// header the way Node's accepts package does: the highest q value wins,
+// then an exact name over "*", then the earlier entry in the header, then
+// gzip; q=0 refuses an encoding.
+func negotiateEncoding(values []string) string {
+	specs := parseAcceptEncoding(values)
+	best, bestSpec := "", encodingSpec{}
+	for _, enc := range [...]string{"gzip", "deflate"} {
+		sp, ok := encodingPriority(enc, specs)
+		if !ok || !(sp.q > 0) {
+			continue
+		}
+		if best == "" || sp.q > bestSpec.q ||
+			sp.q == bestSpec.q && (sp.exact && !bestSpec.exact ||
+				sp.exact == bestSpec.exact && sp.order < bestSpec.order) {
+			best, bestSpec = enc, sp
+		}
+	}
+	return best
+}
+
+// encodingSpec is one entry of an Accept-Encoding header.
+type encodingSpec struct {
+	name  string
+	q     float64
+	order int  // position in the header
+	exact bool // set by encodingPriority: matched by name, not by "*"
+}
+
+func parseAcceptEncoding(values []string) []encodingSpec {
+	var specs []encodingSpec
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(part, ";")
+			name = strings.TrimSpace(name)
+			if name == "" || strings.ContainsAny(name, " \t") {
+				continue
+			}
+			sp := encodingSpec{name: name, q: 1, order: len(specs)}
+			for param := range strings.SplitSeq(params, ";") {
+				if k, v, _ := strings.Cut(strings.TrimSpace(param), "="); k == "q" {
+					q, err := strconv.ParseFloat(v, 64)
+					if err != nil {
+						q = 0 // JavaScript's parseFloat gives NaN: not acceptable
+					}
+					sp.q = q
+					break
+				}
+			}
+			specs = append(specs, sp)
+		}
+	}
+	return specs
+}
+
+// encodingPriority returns the entry of specs that applies to enc: an exact
+// match before "*", then the higher q, then the earlier one.
+func encodingPriority(enc string, specs []encodingSpec) (encodingSpec, bool) {
+	var best encodingSpec
+	found := false
+	for _, sp := range specs {
+		sp.exact = strings.EqualFold(sp.name, enc)
+		if !sp.exact && sp.name != "*" {
+			continue
+		}
+		if !found || sp.exact && !best.exact ||
+			sp.exact == best.exact && (sp.q > best.q || sp.q == best.q && sp.order < best.order) {
+			best, found = sp, true
+		}
+	}
+	return best, found
+}
+
+// compress appends body compressed with enc ("gzip", or "deflate", which in
+// HTTP is the zlib format) to dst.
+func compress(dst, body []byte, enc string) []byte {
+	buf := bytes.NewBuffer(dst)
 	if enc == "gzip" {
 		zw := gzipWriters.Get().(*gzip.Writer)
-		zw.Reset(w)
-		_, _ = zw.Write(body)
+		zw.Reset(buf)
+		_, _ = zw.Write(body) // writes to a bytes.Buffer cannot fail
 		_ = zw.Close()
 		gzipWriters.Put(zw)
-		return
+		return buf.Bytes()
 	}
-	zw := zlibWriters.Get().(*zlib.Writer) // HTTP "deflate" is the zlib format
-	zw.Reset(w)
+	zw := zlibWriters.Get().(*zlib.Writer)
+	zw.Reset(buf)
 	_, _ = zw.Write(body)
 	_ = zw.Close()
 	zlibWriters.Put(zw)
+	return buf.Bytes()
 }

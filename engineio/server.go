@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +70,11 @@ func NewServer(h Handler, opts *Options) *Server {
 }
 
 // Options returns the server's effective options, defaults filled in.
-func (s *Server) Options() Options { return s.opts }
+func (s *Server) Options() Options {
+	o := s.opts
+	o.Transports = slices.Clone(o.Transports)
+	return o
+}
 
 // Conn returns the open connection with the given id, or nil.
 func (s *Server) Conn(id string) *Conn {
@@ -114,7 +119,9 @@ func (s *Server) Accepting() bool {
 // Shutdown refuses new handshakes, closes every connection gracefully (its
 // queued packets are sent first, then a close packet, so clients reconnect),
 // and waits until every goroutine the server started has finished or ctx is
-// done.
+// done; then it closes what is left at once and returns ctx's error. As in
+// Node, an idle polling session (nothing queued, no GET waiting) is closed
+// at once: its next request gets error 1 and the client reconnects.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -128,7 +135,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.Close()
+		c.shutdown()
 	}
 	done := make(chan struct{})
 	go func() {
@@ -300,22 +307,36 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, e *RequestError,
 	_, _ = w.Write(body)
 }
 
-// newConn creates and registers a session for the handshake request r.
-func (s *Server) newConn(r *http.Request, transport string) (*Conn, *RequestError) {
+// generateID returns a new session id for the handshake request r.
+func (s *Server) generateID(r *http.Request) (string, *RequestError) {
 	id, err := s.opts.GenerateID(r)
-	if err != nil || id == "" {
-		return nil, requestError(CodeBadRequest, "ID_GENERATION_ERROR")
+	if err != nil || id == "" || s.Conn(id) != nil { // register checks again
+		return "", requestError(CodeBadRequest, "ID_GENERATION_ERROR")
 	}
-	c := newConn(s, id, r, transport)
+	return id, nil
+}
+
+// register adds the new session c to the server, unless the server is
+// closing. With track set, it also counts the caller's goroutine (which
+// must call s.goroutines.Done) in the same critical section, so that no
+// goroutine is added once Shutdown has started waiting.
+func (s *Server) register(c *Conn, track bool) *RequestError {
 	s.mu.Lock()
 	if s.closed || s.draining {
 		s.mu.Unlock()
-		return nil, requestError(CodeBadRequest, "SERVER_CLOSING")
+		return requestError(CodeBadRequest, "SERVER_CLOSING")
 	}
-	s.conns[id] = c
+	if _, dup := s.conns[c.id]; dup { // a custom GenerateID repeated an id
+		s.mu.Unlock()
+		return requestError(CodeBadRequest, "ID_GENERATION_ERROR")
+	}
+	s.conns[c.id] = c
+	if track {
+		s.goroutines.Add(1)
+	}
 	s.mu.Unlock()
 	s.stats.opened.Add(1)
-	return c, nil
+	return nil
 }
 
 // openPacket builds the handshake packet for c: exactly the five keys Node
@@ -338,18 +359,26 @@ func (s *Server) openPacket(c *Conn) *Packet {
 }
 
 func (s *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
-	c, rerr := s.newConn(r, TransportPolling)
-	if rerr != nil {
-		s.refuse(w, r, rerr, false)
-		return
+	id, rerr := s.generateID(r)
+	if rerr == nil {
+		c := newConn(s, id, r, TransportPolling)
+		if rerr = s.register(c, false); rerr == nil {
+			s.openPolling(c, w, r)
+			return
+		}
 	}
+	s.refuse(w, r, rerr, false)
+}
+
+// openPolling starts the polling session c and answers its handshake.
+func (s *Server) openPolling(c *Conn, w http.ResponseWriter, r *http.Request) {
 	open := s.openPacket(c)
 	if s.opts.Cookie != nil {
 		http.SetCookie(w, s.opts.Cookie.cookie(c.id))
 	}
 	c.start()
 	body := open.appendPolling(make([]byte, 0, len(open.Data)+1))
-	writePollingBody(w, r, body, false, -1)
+	writePollingBody(w, r, body, false, s.opts.HTTPCompressionThreshold)
 }
 
 func validOrigin(origin string) bool {

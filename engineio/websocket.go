@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -34,8 +35,8 @@ type wsTransport struct {
 	threshold    int
 	writeTimeout time.Duration
 
-	writeMu sync.Mutex // serialises frame writes
-	closed  bool       // guarded by writeMu
+	writeMu sync.Mutex  // serialises frame writes
+	closed  atomic.Bool // set once by close; no write starts after it
 }
 
 // upgradeWebSocket answers the WebSocket handshake with 101.
@@ -59,24 +60,27 @@ func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request) (*wsTr
 	return t, nil
 }
 
-// handshakeWebSocket opens a session directly over WebSocket.
+// handshakeWebSocket opens a session directly over WebSocket. The session
+// is registered only once its WebSocket is open and its open packet queued,
+// so that nothing (a Shutdown, a lookup) sees it half built.
 func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
-	c, rerr := s.newConn(r, TransportWebSocket)
+	id, rerr := s.generateID(r)
 	if rerr != nil {
 		s.refuse(w, r, rerr, true)
 		return
 	}
 	t, err := s.upgradeWebSocket(w, r)
 	if err != nil {
-		s.remove(c)
-		return
+		return // the upgrader answered the client
 	}
-	s.goroutines.Add(1)
-	defer s.goroutines.Done()
-	c.mu.Lock()
+	c := newConn(s, id, r, TransportWebSocket)
 	c.ws = t
 	c.queue = append(c.queue, s.openPacket(c))
-	c.mu.Unlock()
+	if rerr := s.register(c, true); rerr != nil {
+		t.close(ws.StatusGoingAway)
+		return
+	}
+	defer s.goroutines.Done()
 	c.start()
 	c.mu.Lock()
 	c.wakeLocked()
@@ -91,8 +95,13 @@ func (s *Server) serveUpgrade(c *Conn, w http.ResponseWriter, r *http.Request) {
 		c.state != stateOpen || s.opts.DisableUpgrades
 	if !refuse {
 		c.ws = t0 // reserve the upgrade slot
+		// Tracked while the session is open, so before Shutdown can wait.
+		s.goroutines.Add(1)
 	}
 	c.mu.Unlock()
+	if !refuse {
+		defer s.goroutines.Done()
+	}
 	t, err := s.upgradeWebSocket(w, r)
 	if err != nil || refuse {
 		if !refuse {
@@ -112,8 +121,6 @@ func (s *Server) serveUpgrade(c *Conn, w http.ResponseWriter, r *http.Request) {
 	}
 	c.ws = t // closed with the session if it ends during the probe
 	c.mu.Unlock()
-	s.goroutines.Add(1)
-	defer s.goroutines.Done()
 	timer := time.AfterFunc(s.opts.UpgradeTimeout, func() { t.close(ws.StatusNormalClosure) })
 	ok := c.probe(t)
 	timer.Stop()
@@ -138,26 +145,36 @@ func (c *Conn) abortUpgrade() {
 	c.mu.Unlock()
 }
 
-// probe runs the upgrade handshake on the new transport: "2probe" is
-// answered "3probe" (and the pending GET released with a noop), then "5"
-// switches the session over. Any other packet aborts the upgrade.
+// probe runs the upgrade handshake on the new transport, as Node does:
+// "2probe" is answered "3probe" (and the pending GET released with a noop),
+// "5" switches the session over, any other packet aborts the upgrade.
 func (c *Conn) probe(t *wsTransport) bool {
 	max := c.srv.opts.MaxHTTPBufferSize
-	op, data, err := t.readMessage(max)
-	if err != nil || op != ws.OpText || string(data) != "2probe" {
-		return false
+	for {
+		op, data, err := t.readMessage(max)
+		if err != nil || op != ws.OpText {
+			return false
+		}
+		switch string(data) {
+		case "2probe":
+			if t.writeFrame(ws.OpText, []byte("3probe")) != nil {
+				return false
+			}
+			c.mu.Lock()
+			c.upgrading = true
+			c.wakeLocked() // a pending GET answers "6"
+			c.mu.Unlock()
+		case "5":
+			return c.completeUpgrade(t)
+		default:
+			return false
+		}
 	}
-	if t.writeFrame(ws.OpText, []byte("3probe")) != nil {
-		return false
-	}
-	c.mu.Lock()
-	c.upgrading = true
-	c.wakeLocked() // a pending GET answers "6"
-	c.mu.Unlock()
-	op, data, err = t.readMessage(max)
-	if err != nil || op != ws.OpText || string(data) != "5" {
-		return false
-	}
+}
+
+// completeUpgrade switches the session to the WebSocket t and flushes its
+// queue there. It returns false if the session closed meanwhile.
+func (c *Conn) completeUpgrade(t *wsTransport) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state == stateClosed {
@@ -262,10 +279,9 @@ func (t *wsTransport) writePackets(packets []*Packet) (int64, error) {
 	}
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
-	if t.closed {
-		return 0, net.ErrClosed
+	if err := t.startWrite(); err != nil {
+		return 0, err
 	}
-	_ = t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout))
 	return bufs.WriteTo(t.conn)
 }
 
@@ -277,29 +293,48 @@ func (t *wsTransport) writeFrame(op ws.OpCode, payload []byte) error {
 	buf.Write(payload)
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
-	if t.closed {
-		return net.ErrClosed
+	if err := t.startWrite(); err != nil {
+		return err
 	}
-	_ = t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout))
 	_, err := t.conn.Write(buf.Bytes())
 	return err
 }
 
-// close sends a close frame with code (best effort) and closes the
-// connection. Later calls do nothing.
+// startWrite sets the deadline of a write about to start, or refuses it
+// once close has begun. t.writeMu must be held. The second check makes the
+// deadline set by close win over this one: either close began after it
+// (and its deadline comes later) or the write does not start.
+func (t *wsTransport) startWrite() error {
+	if t.closed.Load() {
+		return net.ErrClosed
+	}
+	_ = t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout))
+	if t.closed.Load() {
+		return net.ErrClosed
+	}
+	return nil
+}
+
+// closeFrameTimeout bounds the write of a close frame.
+const closeFrameTimeout = time.Second
+
+// close sends a close frame with code and closes the connection. A write in
+// progress, possibly blocked on a client that does not read, is given until
+// closeFrameTimeout; the close frame must be written within the same
+// deadline, so close returns within about closeFrameTimeout. Later calls do
+// nothing.
 func (t *wsTransport) close(code ws.StatusCode) {
-	if t == nil || t.conn == nil {
+	if t == nil || t.conn == nil || !t.closed.CompareAndSwap(false, true) {
 		return
 	}
-	t.writeMu.Lock()
-	defer t.writeMu.Unlock()
-	if t.closed {
-		return
+	deadline := time.Now().Add(closeFrameTimeout)
+	if !t.writeMu.TryLock() {
+		_ = t.conn.SetWriteDeadline(deadline) // bounds the write in progress
+		t.writeMu.Lock()
 	}
-	t.closed = true
-	frame := ws.NewCloseFrame(ws.NewCloseFrameBody(code, ""))
-	_ = t.conn.SetWriteDeadline(time.Now().Add(time.Second))
-	_ = ws.WriteFrame(t.conn, frame)
+	_ = t.conn.SetWriteDeadline(deadline)
+	_ = ws.WriteFrame(t.conn, ws.NewCloseFrame(ws.NewCloseFrameBody(code, "")))
+	t.writeMu.Unlock()
 	_ = t.conn.Close()
 }
 
@@ -314,7 +349,7 @@ func closeCodeForError(err error) ws.StatusCode {
 	switch err {
 	case errTooLarge:
 		return ws.StatusMessageTooBig
-	case errProtocol:
+	case errProtocol, ws.ErrHeaderLengthMSB, ws.ErrHeaderLengthUnexpected:
 		return ws.StatusProtocolError
 	case errInvalidUTF8:
 		return ws.StatusInvalidFramePayloadData
@@ -426,9 +461,13 @@ var flateCompressors = sync.Pool{New: func() any {
 	return w
 }}
 
-// compressedFrame builds a permessage-deflate frame of p (no context
-// takeover, so the result depends only on p).
+// compressedFrame returns the permessage-deflate frame of p, building it
+// once: without context takeover the result depends only on p, so one
+// frame serves every recipient.
 func compressedFrame(p *Packet) ([]byte, error) {
+	if f := p.deflated.Load(); f != nil {
+		return *f, nil
+	}
 	var body bytes.Buffer
 	fw := flateCompressors.Get().(*flate.Writer)
 	defer flateCompressors.Put(fw)
@@ -449,5 +488,7 @@ func compressedFrame(p *Packet) ([]byte, error) {
 	out := bytes.NewBuffer(make([]byte, 0, ws.HeaderSize(h)+len(payload)))
 	_ = ws.WriteHeader(out, h)
 	out.Write(payload)
-	return out.Bytes(), nil
+	f := out.Bytes()
+	p.deflated.Store(&f)
+	return f, nil
 }

@@ -194,8 +194,8 @@ describe(`rooms and broadcast (${MODE})`, () => {
       });
       for (const s of socks) await ask(s, "join", room);
       const t0 = Date.now();
-      const r = await ask(socks[0], "broadcast-ack", { to: [room], event: "partial", args: [], timeout: 400 });
-      assert.ok(Date.now() - t0 >= 350, "not before the timeout");
+      const r = await ask(socks[0], "broadcast-ack", { to: [room], event: "partial", args: [], timeout: 1500 });
+      assert.ok(Date.now() - t0 >= 1400, "not before the timeout");
       assert.equal(r.ok, false);
       assert.equal(r.error, TIMEOUT_MSG);
       assert.deepEqual(r.responses.sort(), ["a", "b"]);
@@ -205,9 +205,9 @@ describe(`rooms and broadcast (${MODE})`, () => {
     test("empty room completes at once with no responses", T, async () => {
       const a = await clients.connect("/");
       const t0 = Date.now();
-      const r = await ask(a, "broadcast-ack", { to: [uniq("empty")], event: "nobody", args: [], timeout: 3000 });
+      const r = await ask(a, "broadcast-ack", { to: [uniq("empty")], event: "nobody", args: [], timeout: 4500 });
       assert.deepEqual(r, { ok: true, responses: [] });
-      assert.ok(Date.now() - t0 < 1500, "did not wait for the timeout");
+      assert.ok(Date.now() - t0 < 3000, "did not wait for the timeout");
     });
 
     test("a disconnected client has left its rooms (no ghost recipient)", T, async () => {
@@ -221,7 +221,7 @@ describe(`rooms and broadcast (${MODE})`, () => {
       b.disconnect();
       // wait until the server has processed the disconnect
       assert.equal(await lastReason(a, bId), "client namespace disconnect");
-      const r = await ask(a, "broadcast-ack", { to: [room], event: "ghost", args: [], timeout: 1000 });
+      const r = await ask(a, "broadcast-ack", { to: [room], event: "ghost", args: [], timeout: 3000 });
       assert.deepEqual(r, { ok: true, responses: ["a"] });
     });
 
@@ -243,7 +243,7 @@ describe(`rooms and broadcast (${MODE})`, () => {
       await ask(recv, "join", room);
       await settled(recv);
       await sleep(100);
-      const p = waitFor(recv, "vol", 3000);
+      const p = waitFor(recv, "vol", 5000);
       await ask(sender, "broadcast", { to: [room], event: "vol", args: [1], volatile: true });
       assert.deepEqual(await p, [1]);
     });

@@ -48,7 +48,7 @@ export const FINAL_TRANSPORT = MODE === "polling" ? "polling" : "websocket";
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves with the event's arguments (array) or rejects after `ms`. */
-export function waitFor(emitter, event, ms = 3000) {
+export function waitFor(emitter, event, ms = 5000) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       emitter.off(event, handler);
@@ -74,7 +74,7 @@ export function within(promise, ms, what = "operation") {
 }
 
 /** Polls `fn` (async allowed) until it returns a value !== undefined/null/false. */
-export async function until(fn, ms = 3000, what = "condition", every = 25) {
+export async function until(fn, ms = 5000, what = "condition", every = 25) {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -252,6 +252,7 @@ export class Clients {
   /** A Socket.IO client socket (not awaited). */
   socket(nsp = "/", opts = {}) {
     const s = ioClient(this.server.url + nsp, { forceNew: true, ...this.clientOptions(opts) });
+    trackDisconnect(s);
     this.sockets.add(s);
     this.managers.add(s.io);
     return s;
@@ -267,6 +268,7 @@ export class Clients {
   /** socket from a Manager, tracked. */
   managedSocket(manager, nsp, opts = {}) {
     const s = manager.socket(nsp, opts);
+    trackDisconnect(s);
     this.sockets.add(s);
     return s;
   }
@@ -275,7 +277,7 @@ export class Clients {
    * A connected Socket.IO socket. Resolves after `connect` and (by default) after the
    * server's `auth` event; `socket.authPayload` holds that event's argument.
    */
-  async connect(nsp = "/", opts = {}, { auth = true, ms = 5000 } = {}) {
+  async connect(nsp = "/", opts = {}, { auth = true, ms = 10_000 } = {}) {
     const s = this.socket(nsp, opts);
     await connected(s, { auth, ms });
     return s;
@@ -329,7 +331,7 @@ export class Clients {
  * Waits for `connect` (rejecting on connect_error) and optionally for the `auth` event the
  * contract sends on every connection; stores it as socket.authPayload.
  */
-export function connected(s, { auth = true, ms = 5000 } = {}) {
+export function connected(s, { auth = true, ms = 10_000 } = {}) {
   const authP = auth
     ? waitFor(s, "auth", ms).then(([a]) => {
         s.authPayload = a;
@@ -340,7 +342,7 @@ export function connected(s, { auth = true, ms = 5000 } = {}) {
     if (s.connected) return resolve();
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`socket for ${s.nsp} did not connect within ${ms} ms`));
+      reject(new Error(`socket for ${s.nsp} did not connect within ${ms} ms${s.lastDisconnect ? ` (last disconnect: ${s.lastDisconnect})` : ""}${s.io.engine?.readyState ? ` (engine ${s.io.engine.readyState})` : ""}`));
     }, ms);
     const onConnect = () => {
       cleanup();
@@ -362,19 +364,33 @@ export function connected(s, { auth = true, ms = 5000 } = {}) {
 }
 
 /** Waits until the socket's engine uses the final transport of the configured mode. */
-export async function settled(s, ms = 3000) {
+export async function settled(s, ms = 8000) {
   await until(() => s.io.engine && s.io.engine.transport && s.io.engine.transport.name === FINAL_TRANSPORT && s.io.engine.readyState === "open", ms, `transport ${FINAL_TRANSPORT}`);
   // let the polling transport re-issue its GET after whatever it just received
   await sleep(50);
 }
 
-/** emitWithAck bounded by `ms` (uses the client's own timeout). */
-export function ask(s, event, ...args) {
-  return s.timeout(5000).emitWithAck(event, ...args);
+/** Records the last disconnect reason on the socket, for error messages. */
+function trackDisconnect(s) {
+  s.on("disconnect", (reason, details) => {
+    const d = details?.description?.message ?? details?.message ?? details?.description;
+    s.lastDisconnect = d ? `${reason} (${d})` : reason;
+  });
+}
+
+/** emitWithAck bounded by 5 s (the client's own timeout); errors name the disconnect reason. */
+export async function ask(s, event, ...args) {
+  try {
+    return await s.timeout(5000).emitWithAck(event, ...args);
+  } catch (e) {
+    if (s.lastDisconnect) e.message += ` [${event}; socket ${s.nsp} disconnected: ${s.lastDisconnect}]`;
+    else e.message += ` [${event}]`;
+    throw e;
+  }
 }
 
 /** Asks the server (through `observer`, a connected "/" socket) for a socket's last disconnect reason, waiting until it is recorded. */
-export function lastReason(observer, socketId, ms = 3000) {
+export function lastReason(observer, socketId, ms = 8000) {
   return until(() => ask(observer, "last-reason", socketId), ms, `a disconnect reason for ${socketId}`);
 }
 
@@ -385,7 +401,7 @@ export const uniq = (prefix = "r") => `${prefix}-${Math.random().toString(36).sl
  * Collects every event a socket receives (onAny) until `fence` arrives; resolves with the
  * list of [event, ...args] received before it.
  */
-export function collectUntil(s, fence, ms = 3000) {
+export function collectUntil(s, fence, ms = 8000) {
   const seen = [];
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -418,4 +434,4 @@ export function isBinary(v) {
 }
 
 /** Standard per-test timeout. */
-export const T = { timeout: 15_000 };
+export const T = { timeout: 20_000 };

@@ -41,7 +41,7 @@ export class RawPolling {
   }
 
   /** Handshake; returns the parsed open packet. */
-  async open(ms = 3000) {
+  async open(ms = 10_000) {
     const { status, text } = await this.request("GET", undefined, ms);
     if (status !== 200 || !text.startsWith("0{")) throw new Error(`bad handshake: ${status} ${text}`);
     this.handshake = JSON.parse(text.slice(1).split(SEP)[0]);
@@ -50,13 +50,13 @@ export class RawPolling {
   }
 
   /** One GET; returns {status, packets}. Bounded by `ms`. */
-  async get(ms = 3000) {
+  async get(ms = 10_000) {
     const { status, text } = await this.request("GET", undefined, ms);
     return { status, packets: status === 200 ? text.split(SEP) : [], text };
   }
 
   /** POST packets (strings); returns {status, text}. */
-  async post(packets, ms = 3000) {
+  async post(packets, ms = 10_000) {
     return this.request("POST", packets.join(SEP), ms);
   }
 
@@ -64,7 +64,7 @@ export class RawPolling {
    * Connects the Socket.IO namespace "/" (POST "40") and GETs until the CONNECT reply;
    * returns the socket id. Extra packets seen on the way are kept in this.pending.
    */
-  async connectSocketIO(ms = 3000) {
+  async connectSocketIO(ms = 10_000) {
     this.pending = [];
     const r = await this.post(["40"], ms);
     if (r.status !== 200) throw new Error(`POST 40 failed: ${r.status} ${r.text}`);
@@ -115,12 +115,12 @@ export class RawWebSocket {
     });
   }
 
-  opened(ms = 3000) {
+  opened(ms = 10_000) {
     return withTimeout(this.openP, ms, "websocket open");
   }
 
   /** Next message (string for text frames, Buffer for binary frames). */
-  next(ms = 3000) {
+  next(ms = 10_000) {
     if (this.queue.length) return Promise.resolve(this.queue.shift());
     if (this.closed) return Promise.reject(new Error("websocket closed"));
     return withTimeout(
@@ -131,7 +131,7 @@ export class RawWebSocket {
   }
 
   /** Skips messages until one satisfies `pred`; returns it. */
-  async nextMatching(pred, ms = 3000) {
+  async nextMatching(pred, ms = 10_000) {
     const deadline = Date.now() + ms;
     for (;;) {
       const left = deadline - Date.now();
@@ -146,7 +146,7 @@ export class RawWebSocket {
   }
 
   /** Resolves with the close code, or rejects after `ms`. */
-  waitClosed(ms = 3000) {
+  waitClosed(ms = 10_000) {
     return withTimeout(this.closedP, ms, "websocket close");
   }
 

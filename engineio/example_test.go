@@ -1,0 +1,65 @@
+package engineio_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/switchboard-io/switchboard/engineio"
+)
+
+// echo sends every message back to its sender.
+type echo struct{}
+
+func (echo) OnOpen(c *engineio.Conn) {}
+
+func (echo) OnMessage(c *engineio.Conn, data []byte, binary bool) {
+	if binary {
+		_ = c.Send(engineio.NewBinaryMessage(data))
+		return
+	}
+	_ = c.Send(engineio.NewMessage(data))
+}
+
+func (echo) OnClose(c *engineio.Conn, reason string) {}
+
+// A server mounted at /engine.io/ in a mux, spoken to by hand over HTTP
+// long-polling: a handshake, a message posted, its echo polled.
+func ExampleNewServer() {
+	srv := engineio.NewServer(echo{}, nil) // nil: Node's defaults
+	mux := http.NewServeMux()
+	mux.Handle("/engine.io/", srv)
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	defer srv.Shutdown(context.Background())
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+
+	get := func(query string) string {
+		res, err := client.Get(hs.URL + "/engine.io/?EIO=4&transport=polling" + query)
+		if err != nil {
+			return err.Error()
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	open := get("")
+	sid := strings.Split(open, `"`)[3] // 0{"sid":"<sid>",...
+	fmt.Println(strings.Replace(open, sid, "<sid>", 1))
+
+	res, err := client.Post(hs.URL+"/engine.io/?EIO=4&transport=polling&sid="+sid,
+		"text/plain;charset=UTF-8", strings.NewReader("4hello\x1e4world"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res.Body.Close()
+	fmt.Printf("%q\n", get("&sid="+sid))
+	// Output:
+	// 0{"sid":"<sid>","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}
+	// "4hello\x1e4world"
+}
