@@ -57,6 +57,13 @@ type Conn struct {
 	pingTimer    *time.Timer
 	timeoutTimer *time.Timer
 	closeTimer   *time.Timer
+	openTimer    *time.Timer
+
+	// opened is set once the Handler has seen the session (OnOpen);
+	// pendingIn holds the messages received before (guarded by recvMu).
+	opened    atomic.Bool
+	pendingIn []inPacket
+	moved     bool // handed over to another node: no OnClose
 
 	done     chan struct{}
 	userData atomic.Value
@@ -232,6 +239,8 @@ func (c *Conn) closeNow(reason string) {
 	stopTimer(c.pingTimer)
 	stopTimer(c.timeoutTimer)
 	stopTimer(c.closeTimer)
+	stopTimer(c.openTimer)
+	moved := c.moved
 	ws := c.ws
 	c.ws = nil
 	if ws != nil && ws.conn != nil {
@@ -252,7 +261,9 @@ func (c *Conn) closeNow(reason string) {
 	}
 	c.srv.stats.countClose(reason)
 	c.srv.log.Debug("engine.io session closed", "sid", c.id, "reason", reason)
-	c.srv.handler.OnClose(c, reason)
+	if c.opened.Load() && !moved {
+		c.srv.handler.OnClose(c, reason)
+	}
 }
 
 func stopTimer(t *time.Timer) {
@@ -261,22 +272,53 @@ func stopTimer(t *time.Timer) {
 	}
 }
 
-// start counts the session, calls the handler's OnOpen and starts the
-// heartbeat (the timers run from creation, not from the first request).
+// start counts the session, opens it to the handler (at once, or after
+// Options.OpenDelay for a polling session) and starts the heartbeat (the
+// timers run from creation, not from the first request).
 func (c *Conn) start() {
 	if c.transport == TransportWebSocket {
 		c.srv.stats.wsNow.Add(1)
 	} else {
 		c.srv.stats.pollingNow.Add(1)
 	}
-	c.recvMu.Lock()
-	c.srv.handler.OnOpen(c)
-	c.recvMu.Unlock()
+	delay := c.srv.opts.OpenDelay
+	if delay <= 0 || c.transport == TransportWebSocket {
+		c.open()
+	}
 	c.mu.Lock()
 	if c.state == stateOpen {
 		c.pingTimer = time.AfterFunc(c.srv.opts.PingInterval, c.ping)
+		if !c.opened.Load() {
+			c.openTimer = time.AfterFunc(delay, c.open)
+		}
 	}
 	c.mu.Unlock()
+}
+
+// open hands the session to the handler: OnOpen, then the messages that
+// arrived while it was held back. Later calls do nothing.
+func (c *Conn) open() {
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	if c.opened.Load() || c.isClosed() {
+		return
+	}
+	c.mu.Lock()
+	moved := c.moved
+	c.mu.Unlock()
+	if moved {
+		return
+	}
+	c.opened.Store(true)
+	c.srv.handler.OnOpen(c)
+	pending := c.pendingIn
+	c.pendingIn = nil
+	for _, p := range pending {
+		if !c.isOpen() {
+			return
+		}
+		c.srv.handler.OnMessage(c, p.data, p.binary)
+	}
 }
 
 // ping arms the pong timeout, then sends a ping. The timer is armed first:
@@ -316,7 +358,11 @@ func (c *Conn) handlePacket(p inPacket) bool {
 	case PacketPong:
 		c.onPong()
 	case PacketMessage:
-		if c.isOpen() { // Node drops the packets of a closing session
+		switch {
+		case !c.isOpen(): // Node drops the packets of a closing session
+		case !c.opened.Load():
+			c.pendingIn = append(c.pendingIn, p) // held back until open
+		default:
 			c.srv.handler.OnMessage(c, p.data, p.binary)
 		}
 	case PacketClose:

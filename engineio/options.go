@@ -60,6 +60,14 @@ type Options struct {
 	GenerateID func(r *http.Request) (string, error)
 	// Logger receives diagnostic logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// Router, when set, serves requests naming a session this server does
+	// not hold (stickiness-free clusters: see package cluster).
+	Router Router
+	// OpenDelay holds a new polling session back from the Handler (OnOpen
+	// and its messages wait) until it upgrades or OpenDelay passes, so that
+	// a WebSocket upgrade landing on another node can take the session over
+	// before the application has seen it. Zero opens at once, as Node does.
+	OpenDelay time.Duration
 }
 
 // CORSOptions mirror the defaults of the npm cors package used by Node.

@@ -192,6 +192,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	upgrade := isWebSocketUpgrade(r)
 	if sid := q.Get("sid"); sid != "" {
 		c, err := s.verifySession(r, sid, q.Get("transport"), upgrade)
+		if err != nil && err.Code == CodeUnknownSID && s.opts.Router != nil &&
+			s.opts.Router.ServeForeign(w, r, sid) {
+			return // served by the session's owner
+		}
 		if err != nil {
 			s.refuse(w, r, err, upgrade)
 			return
@@ -431,6 +435,7 @@ type counters struct {
 	slowClients           atomic.Int64
 	upgrades              atomic.Int64
 	refusedDraining       atomic.Int64
+	movedIn, movedOut     atomic.Int64
 	requestErrors         [6]atomic.Int64
 	pollingNow, wsNow     atomic.Int64
 	closeReasons          sync.Map // reason → *atomic.Int64
@@ -451,6 +456,9 @@ type Stats struct {
 	Upgrades int64
 	// RefusedDraining counts handshakes refused while draining.
 	RefusedDraining int64
+	// MovedIn and MovedOut count sessions adopted from and released to
+	// other nodes (see Release and Adopt).
+	MovedIn, MovedOut int64
 	// RequestErrors counts refused requests by error code (0–5).
 	RequestErrors [6]int64
 	// CloseReasons counts closed sessions by reason.
@@ -464,6 +472,7 @@ func (s *Server) Stats() Stats {
 		WebSocket: c.wsNow.Load(), PacketsIn: c.packetsIn.Load(), PacketsOut: c.packetsOut.Load(),
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), SlowClients: c.slowClients.Load(),
 		Upgrades: c.upgrades.Load(), RefusedDraining: c.refusedDraining.Load(),
+		MovedIn: c.movedIn.Load(), MovedOut: c.movedOut.Load(),
 		CloseReasons: map[string]int64{}}
 	for i := range c.requestErrors {
 		st.RequestErrors[i] = c.requestErrors[i].Load()

@@ -165,7 +165,11 @@ func (c *Conn) probe(t *wsTransport) bool {
 			c.wakeLocked() // a pending GET answers "6"
 			c.mu.Unlock()
 		case "5":
-			return c.completeUpgrade(t)
+			if !c.completeUpgrade(t) {
+				return false
+			}
+			c.open() // a session held back by OpenDelay opens on upgrade
+			return true
 		default:
 			return false
 		}

@@ -1,0 +1,78 @@
+package cluster
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/switchboard-io/switchboard/engineio"
+)
+
+// Handler serves the requests other nodes send this one: forwarded
+// Engine.IO requests and session releases. Mount it on the internal
+// listener at Options.Prefix (default "/cluster/"). Every request must be
+// signed with the cluster secret; others get 403.
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+n.opts.Prefix+"release", n.serveRelease)
+	mux.HandleFunc(n.opts.Prefix+"forward/", n.serveForwarded)
+	return n.authenticated(mux)
+}
+
+func (n *Node) authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := n.verify(r); err != nil {
+			n.stats.refusedUnsigned.Add(1)
+			n.log.Warn("refused an unauthenticated cluster request", "remote", r.RemoteAddr, "uri", r.URL.RequestURI())
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serveRelease hands a session that the application has not seen yet to
+// the node that received its WebSocket upgrade.
+func (n *Node) serveRelease(w http.ResponseWriter, r *http.Request) {
+	engine := n.engine.Load()
+	sid := r.URL.Query().Get("sid")
+	if engine == nil || sid == "" {
+		http.Error(w, "no such session", http.StatusNotFound)
+		return
+	}
+	h, err := engine.Release(sid)
+	if err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, engineio.ErrNotMovable) {
+			status = http.StatusConflict
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
+	body, err := engineio.MarshalHandoff(h)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if to := r.Header.Get(headerNode); to != "" {
+		n.recordMoved(sid, to)
+	}
+	n.stats.released.Add(1)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+// serveForwarded serves an Engine.IO request another node forwarded.
+func (n *Node) serveForwarded(w http.ResponseWriter, r *http.Request) {
+	engine := n.engine.Load()
+	if engine == nil {
+		writeUnknownSession(w, isUpgrade(r))
+		return
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = strings.TrimPrefix(r.URL.Path, n.opts.Prefix+"forward")
+	r2.URL.RawPath = ""
+	r2.RequestURI = r2.URL.RequestURI()
+	n.stats.served.Add(1)
+	engine.ServeHTTP(w, r2)
+}

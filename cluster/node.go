@@ -1,0 +1,219 @@
+package cluster
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-io/switchboard/engineio"
+)
+
+// Options configure a Node.
+type Options struct {
+	// Tag is this node's tag (8 hex digits). Empty means NewTag().
+	Tag string
+	// AdvertiseAddr is the host:port at which other nodes reach this node's
+	// internal listener (where Handler is mounted). Required.
+	AdvertiseAddr string
+	// Secret authenticates requests between nodes. Required; every node of
+	// a cluster uses the same secret.
+	Secret []byte
+	// Registry maps tags to addresses. Required.
+	Registry Registry
+	// Prefix is where Handler is mounted on the internal listener. Zero
+	// means "/cluster/".
+	Prefix string
+	// TTL is how long a registration lives without renewal. Zero means 15s;
+	// it is renewed every TTL/3.
+	TTL time.Duration
+	// DialTimeout bounds connecting to another node. Zero means 2s.
+	DialTimeout time.Duration
+	// Logger receives diagnostic logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Node is this process's member of a stickiness-free cluster. It is an
+// engineio.Router; mount Handler on the internal listener.
+type Node struct {
+	opts   Options
+	tag    []byte
+	secret []byte
+	log    *slog.Logger
+	client *http.Client
+
+	engine atomic.Pointer[engineio.Server]
+
+	mu    sync.Mutex
+	cache map[string]cachedAddr // tag → address
+	moved map[string]movedTo    // sid → node that adopted it
+
+	stop  chan struct{}
+	done  chan struct{}
+	stats counters
+}
+
+type cachedAddr struct {
+	addr    string
+	expires time.Time
+}
+
+type movedTo struct {
+	addr    string
+	expires time.Time
+}
+
+// How long lookups and moved-session records are kept.
+const (
+	cacheTTL      = 5 * time.Second
+	movedTTL      = 2 * time.Minute
+	maxHops       = 2
+	defaultPrefix = "/cluster/"
+)
+
+// New returns a Node; call Start to register it and Attach to give it the
+// engine it serves.
+func New(opts Options) (*Node, error) {
+	if opts.AdvertiseAddr == "" || len(opts.Secret) == 0 || opts.Registry == nil {
+		return nil, errors.New("cluster: AdvertiseAddr, Secret and Registry are required")
+	}
+	if _, _, err := net.SplitHostPort(opts.AdvertiseAddr); err != nil {
+		return nil, errors.New("cluster: AdvertiseAddr must be host:port: " + err.Error())
+	}
+	if opts.Tag == "" {
+		opts.Tag = NewTag()
+	}
+	tag, err := hex.DecodeString(opts.Tag)
+	if err != nil || len(tag) != tagLen {
+		return nil, errors.New("cluster: Tag must be 8 hex digits")
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = defaultPrefix
+	}
+	if opts.TTL == 0 {
+		opts.TTL = 15 * time.Second
+	}
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = 2 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	transport := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: opts.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &Node{opts: opts, tag: tag, secret: opts.Secret, log: opts.Logger,
+		client: &http.Client{Transport: transport},
+		cache:  map[string]cachedAddr{}, moved: map[string]movedTo{},
+		stop: make(chan struct{}), done: make(chan struct{})}, nil
+}
+
+// Tag returns this node's tag.
+func (n *Node) Tag() string { return n.opts.Tag }
+
+// Attach gives the node the engine whose sessions it serves to other nodes.
+func (n *Node) Attach(e *engineio.Server) { n.engine.Store(e) }
+
+// Start registers the node and keeps the registration alive until Close.
+func (n *Node) Start(ctx context.Context) error {
+	if err := n.opts.Registry.Register(ctx, n.opts.Tag, n.opts.AdvertiseAddr, n.opts.TTL); err != nil {
+		return err
+	}
+	go n.renew()
+	return nil
+}
+
+func (n *Node) renew() {
+	defer close(n.done)
+	t := time.NewTicker(n.opts.TTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), n.opts.TTL/3)
+			if err := n.opts.Registry.Register(ctx, n.opts.Tag, n.opts.AdvertiseAddr, n.opts.TTL); err != nil {
+				n.stats.registryErrors.Add(1)
+				n.log.Warn("cluster registration failed", "err", err)
+			}
+			cancel()
+			n.expire()
+		}
+	}
+}
+
+// expire forgets old moved-session records and cached addresses.
+func (n *Node) expire() {
+	now := time.Now()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for sid, m := range n.moved {
+		if now.After(m.expires) {
+			delete(n.moved, sid)
+		}
+	}
+	for tag, c := range n.cache {
+		if now.After(c.expires) {
+			delete(n.cache, tag)
+		}
+	}
+}
+
+// Close stops the renewal and removes the registration. The node keeps
+// serving Handler requests for the sessions it still holds.
+func (n *Node) Close(ctx context.Context) error {
+	select {
+	case <-n.stop:
+		return nil
+	default:
+	}
+	close(n.stop)
+	select {
+	case <-n.done:
+	case <-ctx.Done():
+	}
+	return n.opts.Registry.Deregister(ctx, n.opts.Tag)
+}
+
+// lookup finds the internal address of the node with tag.
+func (n *Node) lookup(ctx context.Context, tag string) (string, error) {
+	now := time.Now()
+	n.mu.Lock()
+	c, ok := n.cache[tag]
+	n.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.addr, nil
+	}
+	addr, err := n.opts.Registry.Lookup(ctx, tag)
+	if err != nil {
+		return "", err
+	}
+	n.mu.Lock()
+	n.cache[tag] = cachedAddr{addr: addr, expires: now.Add(cacheTTL)}
+	n.mu.Unlock()
+	return addr, nil
+}
+
+func (n *Node) movedAddr(sid string) (string, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	m, ok := n.moved[sid]
+	if !ok || time.Now().After(m.expires) {
+		return "", false
+	}
+	return m.addr, true
+}
+
+func (n *Node) recordMoved(sid, addr string) {
+	n.mu.Lock()
+	n.moved[sid] = movedTo{addr: addr, expires: time.Now().Add(movedTTL)}
+	n.mu.Unlock()
+}
