@@ -309,4 +309,3 @@ func TestTagOf(t *testing.T) {
 		}
 	}
 }
-

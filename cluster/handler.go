@@ -40,8 +40,15 @@ func (n *Node) serveRelease(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such session", http.StatusNotFound)
 		return
 	}
+	// The record comes first: a request for sid that arrives while the
+	// session moves must find it, not an unknown session.
+	to := r.Header.Get(headerNode)
+	if to != "" {
+		n.recordMoved(sid, to)
+	}
 	h, err := engine.Release(sid)
 	if err != nil {
+		n.forgetMoved(sid)
 		status := http.StatusInternalServerError
 		if errors.Is(err, engineio.ErrNotMovable) {
 			status = http.StatusConflict
@@ -53,9 +60,6 @@ func (n *Node) serveRelease(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
-	}
-	if to := r.Header.Get(headerNode); to != "" {
-		n.recordMoved(sid, to)
 	}
 	n.stats.released.Add(1)
 	w.Header().Set("Content-Type", "application/json")

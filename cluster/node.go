@@ -52,6 +52,9 @@ type Node struct {
 	mu    sync.Mutex
 	cache map[string]cachedAddr // tag → address
 	moved map[string]movedTo    // sid → node that adopted it
+	// adopting holds the sessions being taken over here; the channel
+	// closes once the session is registered (or the takeover failed).
+	adopting map[string]chan struct{}
 
 	stop  chan struct{}
 	done  chan struct{}
@@ -111,7 +114,7 @@ func New(opts Options) (*Node, error) {
 	}
 	return &Node{opts: opts, tag: tag, secret: opts.Secret, log: opts.Logger,
 		client: &http.Client{Transport: transport},
-		cache:  map[string]cachedAddr{}, moved: map[string]movedTo{},
+		cache:  map[string]cachedAddr{}, moved: map[string]movedTo{}, adopting: map[string]chan struct{}{},
 		stop: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
@@ -216,4 +219,41 @@ func (n *Node) recordMoved(sid, addr string) {
 	n.mu.Lock()
 	n.moved[sid] = movedTo{addr: addr, expires: time.Now().Add(movedTTL)}
 	n.mu.Unlock()
+}
+
+func (n *Node) forgetMoved(sid string) {
+	n.mu.Lock()
+	delete(n.moved, sid)
+	n.mu.Unlock()
+}
+
+// beginAdopt marks sid as being taken over here; end must be called once
+// the session is registered or the takeover failed.
+func (n *Node) beginAdopt(sid string) (end func()) {
+	ch := make(chan struct{})
+	n.mu.Lock()
+	n.adopting[sid] = ch
+	n.mu.Unlock()
+	return func() {
+		n.mu.Lock()
+		delete(n.adopting, sid)
+		n.mu.Unlock()
+		close(ch)
+	}
+}
+
+// waitAdopted waits, briefly, for a takeover of sid in progress here. It
+// reports whether one was in progress.
+func (n *Node) waitAdopted(sid string) bool {
+	n.mu.Lock()
+	ch, ok := n.adopting[sid]
+	n.mu.Unlock()
+	if !ok {
+		return false
+	}
+	select {
+	case <-ch:
+	case <-time.After(2 * n.opts.DialTimeout):
+	}
+	return true
 }

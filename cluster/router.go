@@ -19,6 +19,13 @@ import (
 // false, so that the engine answers "Session ID unknown", when the owner is
 // unknown, gone or unreachable. It implements engineio.Router.
 func (n *Node) ServeForeign(w http.ResponseWriter, r *http.Request, sid string) bool {
+	if n.waitAdopted(sid) {
+		// The session was being taken over here: serve it locally now.
+		if engine := n.engine.Load(); engine != nil && engine.Conn(sid) != nil {
+			engine.ServeHTTP(w, r)
+			return true
+		}
+	}
 	hops, _ := strconv.Atoi(r.Header.Get(headerHops))
 	if hops >= maxHops {
 		return false
@@ -56,15 +63,17 @@ func (n *Node) takeover(w http.ResponseWriter, r *http.Request, sid, addr string
 		return false
 	}
 	start := time.Now()
+	end := n.beginAdopt(sid)
 	h, err := n.requestRelease(r.Context(), sid, addr)
 	n.stats.takeoverNanos.Add(time.Since(start).Nanoseconds())
 	if err != nil {
+		end()
 		n.stats.takeoversRefused.Add(1)
 		n.log.Debug("takeover refused", "sid", sid, "owner", addr, "err", err)
 		return false
 	}
 	n.stats.takeovers.Add(1)
-	engine.Adopt(h, w, r)
+	engine.Adopt(h, w, r, end)
 	return true
 }
 

@@ -75,10 +75,14 @@ const ReasonMoved = "moved"
 // Adopt creates a polling session from the state another node released and
 // serves r, the WebSocket upgrade request that triggered the move, on it.
 // The session opens to the handler when the upgrade completes (or after
-// Options.OpenDelay).
-func (s *Server) Adopt(h *Handoff, w http.ResponseWriter, r *http.Request) {
+// Options.OpenDelay). registered, when not nil, is called once the session
+// is registered here (or could not be).
+func (s *Server) Adopt(h *Handoff, w http.ResponseWriter, r *http.Request, registered func()) {
 	req, err := h.request()
 	if err != nil {
+		if registered != nil {
+			registered()
+		}
 		s.refuse(w, r, requestError(CodeUnknownSID, "BAD_HANDOFF"), true)
 		return
 	}
@@ -87,7 +91,11 @@ func (s *Server) Adopt(h *Handoff, w http.ResponseWriter, r *http.Request) {
 	for _, m := range h.Messages {
 		c.pendingIn = append(c.pendingIn, inPacket{typ: PacketMessage, data: m.Data, binary: m.Binary})
 	}
-	if rerr := s.register(c, false); rerr != nil {
+	rerr := s.register(c, false)
+	if registered != nil {
+		registered()
+	}
+	if rerr != nil {
 		s.refuse(w, r, rerr, true)
 		return
 	}

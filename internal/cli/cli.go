@@ -117,16 +117,6 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts)).With("node", cfg.NodeName)
 }
-
-// newCluster connects the cluster backend named by cfg, or returns nil for
-// a single node.
-func newCluster(_ context.Context, cfg *config.Config, _ *slog.Logger) (node.Cluster, error) {
-	if cfg.RedisURL == "" {
-		return nil, nil
-	}
-	return nil, errors.New("--redis: the Redis adapter is not part of this build yet")
-}
-
 // healthcheck asks the local node's internal listener for /healthz. The
 // address comes from SWITCHBOARD_INTERNAL_LISTEN (default :9090); an empty
 // host means the loopback address.

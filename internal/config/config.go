@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -42,6 +43,20 @@ type Config struct {
 	RedisURL string
 	// RedisKey is the key prefix of the Redis adapter's channels.
 	RedisKey string
+	// RedisSharded selects Redis 7 sharded pub/sub.
+	RedisSharded bool
+	// StickinessFree serves sessions owned by other nodes (forwarding and
+	// takeover), so any load balancer works without sticky sessions.
+	StickinessFree bool
+	// ClusterSecret authenticates requests between nodes.
+	ClusterSecret string
+	// AdvertiseAddr is the host:port other nodes reach this node's
+	// internal listener at.
+	AdvertiseAddr string
+	// TakeoverWindow is how long a new polling session waits for its
+	// WebSocket upgrade, which may land on another node, before the
+	// application sees it.
+	TakeoverWindow time.Duration
 }
 
 // setting describes one flag and its environment variable.
@@ -74,6 +89,9 @@ func settings(c *Config) []setting {
 	dur := func(p *time.Duration, def time.Duration) func(*flag.FlagSet, string, string) {
 		return func(fs *flag.FlagSet, n, u string) { fs.DurationVar(p, n, def, u) }
 	}
+	boolean := func(p *bool) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, u string) { fs.BoolVar(p, n, false, u) }
+	}
 	return []setting{
 		{"listen", "SWITCHBOARD_LISTEN", "public address (Socket.IO and the whiteboard)", str(&c.Listen, ":3000")},
 		{"internal-listen", "SWITCHBOARD_INTERNAL_LISTEN", "internal address: /healthz, /readyz, /metrics, /debug/pprof", str(&c.InternalListen, ":9090")},
@@ -93,6 +111,11 @@ func settings(c *Config) []setting {
 		{"drain-window", "SWITCHBOARD_DRAIN_WINDOW", "spread the closing of connections over this long after SIGTERM", dur(&c.DrainWindow, 10*time.Second)},
 		{"redis", "SWITCHBOARD_REDIS_URL", "Redis URL (redis://host:port/db): join a cluster", str(&c.RedisURL, "")},
 		{"redis-key", "SWITCHBOARD_REDIS_KEY", "key prefix of the Redis adapter's channels", str(&c.RedisKey, "socket.io")},
+		{"redis-sharded", "SWITCHBOARD_REDIS_SHARDED", "use Redis 7 sharded pub/sub (SPUBLISH/SSUBSCRIBE)", boolean(&c.RedisSharded)},
+		{"stickiness-free", "SWITCHBOARD_STICKINESS_FREE", "serve sessions owned by other nodes, so no sticky sessions are needed (needs --redis and --cluster-secret)", boolean(&c.StickinessFree)},
+		{"cluster-secret", "SWITCHBOARD_CLUSTER_SECRET", "secret that authenticates requests between nodes", str(&c.ClusterSecret, "")},
+		{"advertise-addr", "SWITCHBOARD_ADVERTISE_ADDR", "host:port other nodes reach this node's internal listener at (default: the internal listener's address)", str(&c.AdvertiseAddr, "")},
+		{"takeover-window", "SWITCHBOARD_TAKEOVER_WINDOW", "how long a new polling session waits for its WebSocket upgrade before the application sees it (stickiness-free mode)", dur(&c.TakeoverWindow, 300*time.Millisecond)},
 	}
 }
 
@@ -164,6 +187,17 @@ func (c *Config) finish() error {
 	}
 	if c.ShutdownGrace <= 0 {
 		errs = append(errs, errors.New("shutdown-grace must be positive"))
+	}
+	if c.StickinessFree && (c.RedisURL == "" || c.ClusterSecret == "") {
+		errs = append(errs, errors.New("stickiness-free needs --redis and --cluster-secret"))
+	}
+	if c.StickinessFree && c.AdvertiseAddr == "" {
+		host, _, err := net.SplitHostPort(c.InternalListen)
+		if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+			errs = append(errs, errors.New("stickiness-free needs --advertise-addr when the internal listener has no specific host"))
+		} else {
+			c.AdvertiseAddr = c.InternalListen
+		}
 	}
 	if c.DrainWindow < 0 || c.DrainWindow >= c.ShutdownGrace {
 		errs = append(errs, errors.New("drain-window must be at least 0 and shorter than shutdown-grace"))

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/switchboard-io/switchboard/cluster"
 	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/internal/metrics"
 )
@@ -58,8 +59,27 @@ func (n *Node) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	m.Gauge("switchboard_ready", "1 when the node accepts new connections.", ready)
 	m.Gauge("switchboard_uptime_seconds", "Seconds since the node started.", time.Since(n.started).Seconds())
 	m.Gauge("switchboard_goroutines", "Goroutines in the process.", float64(runtime.NumGoroutine()))
-	if n.cluster != nil {
+	if n.cluster != nil && n.cluster.Router != nil {
+		writeRouterMetrics(m, n.cluster.Router.Stats())
+	}
+	if n.cluster != nil && n.cluster.WriteMetrics != nil {
 		n.cluster.WriteMetrics(m)
 	}
 	_ = m.Flush()
+}
+
+// writeRouterMetrics exports the stickiness-free router's counters.
+func writeRouterMetrics(m *metrics.Writer, s cluster.Stats) {
+	m.Counter("switchboard_forwarded_requests_total", "Requests forwarded to the node owning their session.", float64(s.Forwarded))
+	m.Counter("switchboard_forwarded_served_total", "Requests other nodes forwarded here.", float64(s.Served))
+	m.Counter("switchboard_forward_errors_total", "Forwards and releases that failed to reach the owner.", float64(s.ForwardErrors))
+	m.Counter("switchboard_forward_post_seconds_total", "Time added by forwarding POSTs.", s.ForwardSeconds)
+	m.Counter("switchboard_forward_posts_total", "Forwarded POSTs.", float64(s.ForwardedPosts))
+	m.Counter("switchboard_takeovers_total", "WebSocket upgrades that took their session over.", float64(s.Takeovers))
+	m.Counter("switchboard_takeovers_refused_total", "WebSocket upgrades whose owner kept the session (proxied).", float64(s.TakeoversRefused))
+	m.Counter("switchboard_takeover_seconds_total", "Time spent asking owners to release sessions.", s.TakeoverSeconds)
+	m.Counter("switchboard_sessions_released_total", "Sessions handed over to another node.", float64(s.Released))
+	m.Counter("switchboard_proxied_websockets_total", "WebSockets served through a lasting hop.", float64(s.ProxiedWebSockets))
+	m.Counter("switchboard_unknown_owner_total", "Requests whose owner is not registered.", float64(s.UnknownOwner))
+	m.Counter("switchboard_cluster_requests_refused_total", "Cluster requests refused for a bad signature.", float64(s.RefusedUnsigned))
 }

@@ -15,19 +15,26 @@ import (
 	"time"
 
 	"github.com/switchboard-io/switchboard/adapter"
+	"github.com/switchboard-io/switchboard/cluster"
 	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/internal/config"
 	"github.com/switchboard-io/switchboard/internal/whiteboard"
 	"github.com/switchboard-io/switchboard/socketio"
 )
 
-// Cluster is what a cluster backend (such as the Redis adapter) gives a
-// node: the adapter factory, its readiness, metrics and shutdown.
-type Cluster interface {
-	Factory() adapter.Factory
-	// WriteMetrics adds the backend's metrics to an exposition.
-	WriteMetrics(w MetricsWriter)
-	Close() error
+// Cluster is what joins a node to a cluster: the namespaces' adapter, and
+// for stickiness-free mode the router that serves other nodes' sessions.
+type Cluster struct {
+	// Adapter creates each namespace's cluster adapter.
+	Adapter adapter.Factory
+	// Router, when set, makes the node stickiness-free.
+	Router *cluster.Node
+	// TakeoverWindow is engineio.Options.OpenDelay in stickiness-free mode.
+	TakeoverWindow time.Duration
+	// WriteMetrics adds the cluster's metrics to an exposition.
+	WriteMetrics func(w MetricsWriter)
+	// Close releases the cluster's resources, after the node has drained.
+	Close func(ctx context.Context) error
 }
 
 // Node is one running Switchboard node.
@@ -37,7 +44,7 @@ type Node struct {
 
 	io      *socketio.Server
 	app     *whiteboard.App
-	cluster Cluster
+	cluster *Cluster
 	ready   atomic.Bool
 	started time.Time
 
@@ -47,7 +54,7 @@ type Node struct {
 
 // New builds a node from cfg; cluster may be nil (a single node with the
 // in-memory adapter).
-func New(cfg *config.Config, log *slog.Logger, cluster Cluster) *Node {
+func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 	n := &Node{cfg: cfg, log: log, cluster: cluster, started: time.Now()}
 	eopts := engineio.Options{
 		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout,
@@ -56,11 +63,18 @@ func New(cfg *config.Config, log *slog.Logger, cluster Cluster) *Node {
 	if len(cfg.CORSOrigins) > 0 {
 		eopts.CORS = &engineio.CORSOptions{Origins: cfg.CORSOrigins}
 	}
+	if cluster != nil && cluster.Router != nil {
+		eopts.Router, eopts.GenerateID = cluster.Router, cluster.Router.GenerateID
+		eopts.OpenDelay = cluster.TakeoverWindow
+	}
 	sopts := &socketio.Options{Engine: eopts, Path: cfg.Path, Logger: log}
 	if cluster != nil {
-		sopts.Adapter = cluster.Factory()
+		sopts.Adapter = cluster.Adapter
 	}
 	n.io = socketio.NewServer(sopts)
+	if cluster != nil && cluster.Router != nil {
+		cluster.Router.Attach(n.io.Engine())
+	}
 	n.app = whiteboard.Attach(n.io.Of("/"), cfg.NodeName)
 
 	mux := http.NewServeMux()
@@ -121,8 +135,8 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.app.Close()
 	errs := []error{n.io.Shutdown(ctx)}
 	errs = append(errs, n.public.Shutdown(ctx), n.internal.Shutdown(ctx))
-	if n.cluster != nil {
-		errs = append(errs, n.cluster.Close())
+	if n.cluster != nil && n.cluster.Close != nil {
+		errs = append(errs, n.cluster.Close(ctx))
 	}
 	return errors.Join(errs...)
 }
@@ -180,6 +194,9 @@ func (n *Node) internalMux() *http.ServeMux {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.HandleFunc("GET /metrics", n.serveMetrics)
+	if n.cluster != nil && n.cluster.Router != nil {
+		mux.Handle("/cluster/", n.cluster.Router.Handler())
+	}
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
