@@ -1,0 +1,233 @@
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/redis/rueidis"
+
+	"github.com/switchboard-io/switchboard/adapter"
+)
+
+// ErrClosed is returned by operations on a closed Adapter.
+var ErrClosed = errors.New("redis adapter: closed")
+
+// Adapter connects the namespaces of one Socket.IO server to a Redis
+// pub/sub cluster. Create it with New, pass Factory to
+// socketio.Options.Adapter, and Close it after the server's Shutdown.
+// Its methods are safe for concurrent use.
+type Adapter struct {
+	opts      Options
+	uid       string
+	client    rueidis.Client
+	ownClient bool
+	log       *slog.Logger
+	sub       *subscriber
+	stats     counters
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	nsps   map[nsAdapter]struct{}
+	closed bool
+}
+
+// nsAdapter is the adapter of one namespace, classic or sharded.
+type nsAdapter interface {
+	adapter.Adapter
+}
+
+// New connects to Redis and returns an adapter. ctx bounds the initial
+// connection; the adapter then lives until Close, reconnecting (with
+// backoff) and resubscribing whenever the connection is lost.
+func New(ctx context.Context, opts Options) (*Adapter, error) {
+	o := opts.withDefaults()
+	a := &Adapter{opts: o, uid: randomHex(8), log: o.Logger.With("component", "redis-adapter"),
+		nsps: make(map[nsAdapter]struct{})}
+	a.client = o.Client
+	if a.client == nil {
+		co, err := rueidis.ParseURL(o.URL)
+		if err != nil {
+			return nil, fmt.Errorf("redis adapter: %w", err)
+		}
+		co.DisableCache = true
+		if a.client, err = rueidis.NewClient(co); err != nil {
+			return nil, fmt.Errorf("redis adapter: connecting to %s: %w", co.InitAddress, err)
+		}
+		a.ownClient = true
+	}
+	if err := a.client.Do(ctx, a.client.B().Ping().Build()).Error(); err != nil {
+		if a.ownClient {
+			a.client.Close()
+		}
+		return nil, fmt.Errorf("redis adapter: ping: %w", err)
+	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.sub = newSubscriber(a)
+	a.goTracked(func() { a.sub.run(a.ctx) })
+	return a, nil
+}
+
+// UID returns the node's id in the cluster: 16 hexadecimal characters,
+// sent as "uid" in every message it publishes.
+func (a *Adapter) UID() string { return a.uid }
+
+// Stats returns the adapter's counters.
+func (a *Adapter) Stats() Stats { return a.stats.snapshot() }
+
+// Factory returns the adapter factory to set as socketio.Options.Adapter.
+// Each namespace gets its own adapter sharing this connection.
+func (a *Adapter) Factory() adapter.Factory {
+	return func(ns adapter.Namespace) adapter.Adapter {
+		var na nsAdapter
+		if a.opts.Sharded {
+			na = newSharded(a, ns)
+		} else {
+			na = newClassic(a, ns)
+		}
+		a.mu.Lock()
+		a.nsps[na] = struct{}{}
+		a.mu.Unlock()
+		return na
+	}
+}
+
+func (a *Adapter) forget(na nsAdapter) {
+	a.mu.Lock()
+	delete(a.nsps, na)
+	a.mu.Unlock()
+}
+
+// Close closes every namespace adapter, stops the subscription
+// connection and waits for the adapter's goroutines. A client given in
+// Options is not closed.
+func (a *Adapter) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	nsps := make([]nsAdapter, 0, len(a.nsps))
+	for na := range a.nsps {
+		nsps = append(nsps, na)
+	}
+	a.mu.Unlock()
+	for _, na := range nsps {
+		_ = na.Close()
+	}
+	a.cancel()
+	a.sub.close()
+	a.wg.Wait()
+	if a.ownClient {
+		a.client.Close()
+	}
+	return nil
+}
+
+func (a *Adapter) goTracked(f func()) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		f()
+	}()
+}
+
+// message is one message to publish.
+type message struct {
+	channel string
+	payload []byte
+	sharded bool
+}
+
+func (a *Adapter) command(m message) rueidis.Completed {
+	if m.sharded {
+		return a.client.B().Spublish().Channel(m.channel).Message(rueidis.BinaryString(m.payload)).Build()
+	}
+	return a.client.B().Publish().Channel(m.channel).Message(rueidis.BinaryString(m.payload)).Build()
+}
+
+// publish publishes messages in order on one connection and waits for
+// Redis to take them. Failures are counted and logged, never silent.
+func (a *Adapter) publish(ctx context.Context, msgs ...message) error {
+	if a.ctx.Err() != nil {
+		a.failed(len(msgs), ErrClosed, msgs[0].channel)
+		return ErrClosed
+	}
+	var err error
+	if len(msgs) == 1 {
+		err = a.client.Do(ctx, a.command(msgs[0])).Error()
+	} else {
+		cmds := make(rueidis.Commands, len(msgs))
+		for i, m := range msgs {
+			cmds[i] = a.command(m)
+		}
+		for _, r := range a.client.DoMulti(ctx, cmds...) {
+			if e := r.Error(); e != nil && err == nil {
+				err = e
+			}
+		}
+	}
+	if err != nil {
+		a.failed(len(msgs), err, msgs[0].channel)
+		return fmt.Errorf("redis adapter: publish to %s: %w", msgs[0].channel, err)
+	}
+	a.stats.published.Add(uint64(len(msgs)))
+	if n := a.stats.failStreak.Swap(0); n > 0 {
+		a.log.Warn("redis publishes work again", "failedMeanwhile", n)
+	}
+	return nil
+}
+
+func (a *Adapter) failed(n int, err error, channel string) {
+	a.stats.publishErrors.Add(uint64(n))
+	if a.stats.failStreak.Add(uint64(n)) == uint64(n) {
+		a.log.Warn("redis publish failed; counting failures until Redis is back",
+			"channel", channel, "err", err)
+		return
+	}
+	a.log.Debug("redis publish failed", "channel", channel, "err", err)
+}
+
+// publishAsync publishes in a tracked goroutine (responses and acks, whose
+// order does not matter), bounded by the requests timeout.
+func (a *Adapter) publishAsync(m message) {
+	a.goTracked(func() {
+		ctx, cancel := context.WithTimeout(a.ctx, a.opts.RequestsTimeout)
+		defer cancel()
+		_ = a.publish(ctx, m)
+	})
+}
+
+// numSub returns the number of subscribers of channel, summed over every
+// node of the Redis deployment, as Node's serverCount does.
+func (a *Adapter) numSub(ctx context.Context, channel string, sharded bool) (int, error) {
+	total := 0
+	for _, c := range a.client.Nodes() {
+		var cmd rueidis.Completed
+		if sharded {
+			cmd = c.B().PubsubShardnumsub().Channel(channel).Build()
+		} else {
+			cmd = c.B().PubsubNumsub().Channel(channel).Build()
+		}
+		m, err := c.Do(ctx, cmd).AsIntMap()
+		if err != nil {
+			return 0, fmt.Errorf("redis adapter: PUBSUB NUMSUB: %w", err)
+		}
+		total += int(m[channel])
+	}
+	return total, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
