@@ -8,9 +8,12 @@ GO        ?= go
 BIN       := bin
 FUZZTIME  ?= 10s
 # Parsers fuzzed by `make fuzz` (package:target).
-FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs
+FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
+	./engineio:FuzzDecodePayload ./engineio:FuzzDecodeText \
+	./internal/clusterwire:FuzzDecodeBroadcast ./internal/clusterwire:FuzzDecodeRequest \
+	./internal/clusterwire:FuzzDecodeMessage ./internal/clusterwire:FuzzTranscode
 
-.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-browser clean
+.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-browser test-interop test-lb test-k8s clean
 
 run: assets
 	$(GO) run ./cmd/switchboard serve
@@ -31,7 +34,7 @@ VERSION ?= dev
 image-binary: assets
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/switchboard-io/switchboard/internal/cli.Version=${VERSION}" -o $(BIN)/image/switchboard ./cmd/switchboard
 
-test: vet test-go fuzz image-binary test-compat test-browser
+test: vet test-go fuzz image-binary test-compat test-browser test-interop test-lb test-k8s
 	@echo "make test: all suites passed"
 
 vet:
@@ -53,6 +56,18 @@ test-compat: build
 
 test-browser: build
 	bash test/browser/run.sh $(CURDIR)/$(BIN)/switchboard
+
+# Go and Node nodes in one Redis cluster, and @socket.io/redis-emitter.
+test-interop: build
+	node --test test/interop/
+
+# 3 nodes + redis-server behind HAProxy (four modes) and nginx, 200 clients each.
+test-lb: build
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node --test test/lb/
+
+# deploy/kubernetes checked by a real kube-apiserver (deploy/kubernetes/verify/README.md).
+test-k8s:
+	bash deploy/kubernetes/verify/run.sh
 
 clean:
 	rm -rf $(BIN) internal/whiteboard/dist/*.js internal/whiteboard/dist/*.css internal/whiteboard/dist/*.html

@@ -142,59 +142,85 @@ func (m *Memory) AllRooms() []string {
 	return out
 }
 
-// Match returns the ids of the local sockets selected by opts, each once.
-func (m *Memory) Match(opts Options) []string {
+// Match returns the ids of the local sockets selected by opts, each once,
+// in a new slice (empty, not nil, when none match).
+func (m *Memory) Match(opts Options) []string { return m.appendMatch([]string{}, nil, opts) }
+
+// appendMatch appends the ids selected by opts to dst. seen, when not nil,
+// is an empty map used (and left filled) to drop duplicates across rooms.
+func (m *Memory) appendMatch(dst []string, seen map[string]struct{}, opts Options) []string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	excluded := func(id string) bool {
-		for _, r := range opts.Except {
-			if _, ok := m.rooms[r][id]; ok {
-				return true
-			}
-		}
-		return false
-	}
-	if len(opts.Rooms) == 0 {
-		out := make([]string, 0, len(m.sids))
+	switch len(opts.Rooms) {
+	case 0:
 		for id := range m.sids {
-			if len(opts.Except) == 0 || !excluded(id) {
-				out = append(out, id)
+			if !m.excludedLocked(id, opts.Except) {
+				dst = append(dst, id)
 			}
 		}
-		return out
-	}
-	if len(opts.Rooms) == 1 {
-		members := m.rooms[opts.Rooms[0]]
-		out := make([]string, 0, len(members))
-		for id := range members {
-			if len(opts.Except) == 0 || !excluded(id) {
-				out = append(out, id)
+	case 1:
+		for id := range m.rooms[opts.Rooms[0]] {
+			if !m.excludedLocked(id, opts.Except) {
+				dst = append(dst, id)
 			}
 		}
-		return out
-	}
-	seen := make(map[string]struct{})
-	var out []string
-	for _, r := range opts.Rooms {
-		for id := range m.rooms[r] {
-			if _, dup := seen[id]; dup {
-				continue
-			}
-			seen[id] = struct{}{}
-			if len(opts.Except) == 0 || !excluded(id) {
-				out = append(out, id)
+	default:
+		if seen == nil {
+			seen = make(map[string]struct{})
+		}
+		for _, r := range opts.Rooms {
+			for id := range m.rooms[r] {
+				if _, dup := seen[id]; dup {
+					continue
+				}
+				seen[id] = struct{}{}
+				if !m.excludedLocked(id, opts.Except) {
+					dst = append(dst, id)
+				}
 			}
 		}
 	}
-	return out
+	return dst
 }
 
-// Apply calls fn for every local socket selected by opts.
+// excludedLocked reports whether socket id is in one of the except rooms.
+// m.mu must be held.
+func (m *Memory) excludedLocked(id string, except []string) bool {
+	for _, r := range except {
+		if _, ok := m.rooms[r][id]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// matchScratch is the reusable memory of one Apply: a broadcast allocates
+// nothing per recipient.
+type matchScratch struct {
+	ids  []string
+	seen map[string]struct{}
+}
+
+// maxScratch bounds the scratch memory kept for reuse.
+const maxScratch = 1 << 16
+
+var scratchPool = sync.Pool{New: func() any { return &matchScratch{seen: map[string]struct{}{}} }}
+
+// Apply calls fn for every local socket selected by opts. fn runs without
+// the adapter's lock held: it may join or leave rooms.
 func (m *Memory) Apply(opts Options, fn func(Socket)) {
-	for _, id := range m.Match(opts) {
+	sc := scratchPool.Get().(*matchScratch)
+	sc.ids = m.appendMatch(sc.ids[:0], sc.seen, opts)
+	seen := len(sc.seen)
+	clear(sc.seen)
+	for _, id := range sc.ids {
 		if s := m.ns.Socket(id); s != nil {
 			fn(s)
 		}
+	}
+	clear(sc.ids) // keep no socket ids alive
+	if cap(sc.ids) <= maxScratch && seen <= maxScratch {
+		scratchPool.Put(sc)
 	}
 }
 
@@ -228,9 +254,10 @@ func (m *Memory) BroadcastWithAck(_ context.Context, p *parser.Packet, opts Opti
 // the number of sockets targeted.
 func (m *Memory) BroadcastLocalWithAck(p *parser.Packet, opts Options, ack func(parser.Arg)) int {
 	msg := Encode(p, opts.Flags)
+	onAck := func(args []parser.Arg) { ack(firstArg(args)) } // one for every recipient
 	n := 0
 	m.Apply(opts, func(s Socket) {
-		s.ExpectAck(p.ID, func(args []parser.Arg) { ack(firstArg(args)) })
+		s.ExpectAck(p.ID, onAck)
 		s.Deliver(msg)
 		n++
 	})

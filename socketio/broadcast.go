@@ -93,12 +93,16 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 	c := &ackCollector{servers: servers, done: make(chan struct{})}
 	b.ns.srv.stats.broadcasts.Add(1)
 	if err := b.ns.adapter.BroadcastWithAck(ctx, p, b.opts(), c.clientCount, c.ack); err != nil {
+		b.ns.forgetAck(p.ID)
 		return c.result(), err
 	}
 	select {
 	case <-c.done:
 		return c.result(), nil
 	case <-ctx.Done():
+		// As Node does on timeout: the local sockets that did not answer
+		// stop waiting for this ack.
+		b.ns.forgetAck(p.ID)
 		return c.result(), fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
 	}
 }

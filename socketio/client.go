@@ -54,7 +54,8 @@ func (cl *client) onMessage(data []byte, binary bool) {
 	if err != nil {
 		cl.srv.stats.decodeErrors.Add(1)
 		cl.srv.log.Debug("socket.io decode error", "sid", cl.conn.ID(), "err", err)
-		cl.closeWith(ReasonParseError)
+		// Node's client closes its engine connection: "forced close".
+		cl.closeWith(ReasonForcedClose)
 		return
 	}
 	if p != nil {
@@ -77,8 +78,9 @@ func (cl *client) route(p *parser.Packet) {
 	case sock != nil && p.Type != parser.Connect && p.Type != parser.ConnectError:
 		sock.onPacket(p)
 	default:
-		// Invalid state: Node closes the whole connection.
-		cl.closeWith(ReasonParseError)
+		// Invalid state: Node closes the whole connection with "forced
+		// server close".
+		cl.closeWith(ReasonForcedServerClose)
 	}
 }
 

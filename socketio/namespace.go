@@ -3,6 +3,8 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,46 +122,62 @@ func (ns *Namespace) HandleServerSideEmit(event string, args []parser.Arg, reply
 	if h == nil {
 		return
 	}
-	ns.srv.goTracked(func() { h(args, reply) })
+	ns.srv.goTracked(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				ns.srv.log.Error("server-side handler panicked", "namespace", ns.name, "event", event,
+					"panic", r, "stack", string(debug.Stack()))
+			}
+		}()
+		h(args, reply)
+	})
 }
 
 func (ns *Namespace) nextAckID() uint64 { return ns.ackIDs.Add(1) - 1 }
+
+// NextAckID returns a fresh ack id of the namespace (ids are shared by its
+// sockets and broadcasts). Cluster adapters use it to number broadcasts
+// with acks started by other nodes.
+func (ns *Namespace) NextAckID() uint64 { return ns.nextAckID() }
 
 // connect runs the middlewares for a new socket and, when they pass,
 // connects it: it joins its own room, the client gets CONNECT, then the
 // connection handlers run.
 func (ns *Namespace) connect(cl *client, auth json.RawMessage) {
 	s := newSocket(ns, cl, auth)
-	ns.mu.RLock()
-	mws := ns.middlewares
-	ns.mu.RUnlock()
-	for _, mw := range mws {
-		if err := mw(s); err != nil {
-			if isDone(cl.conn.Done()) {
-				return
-			}
-			_ = cl.send(&parser.Packet{Type: parser.ConnectError, Namespace: ns.name,
-				Data: connectErrorPayload(err)})
-			return
-		}
+	err := ns.runMiddlewares(s)
+	if isDone(cl.conn.Done()) {
+		return // as in Node, a connection gone meanwhile is dropped silently
+	}
+	if err != nil {
+		_ = cl.send(&parser.Packet{Type: parser.ConnectError, Namespace: ns.name,
+			Data: connectErrorPayload(err)})
+		return
 	}
 	ns.mu.Lock()
 	ns.sockets[s.id] = s
 	ns.mu.Unlock()
+	ns.adapter.Join(s.id, s.id)
+	// Connected before attached: once attached, a close of the client (a
+	// ping timeout, a slow-client close) finds the socket connected and
+	// cleans it up; before, attach fails and the socket is dropped here.
+	s.setConnected()
 	if !cl.attach(s) {
+		s.connected.Store(false)
 		ns.remove(s)
+		ns.adapter.LeaveAll(s.id)
 		return
 	}
-	ns.adapter.Join(s.id, s.id)
 	reply, _ := json.Marshal(struct {
 		SID string `json:"sid"`
 	}{s.id})
-	s.setConnected()
 	_ = cl.send(&parser.Packet{Type: parser.Connect, Namespace: ns.name, Data: reply})
 	ns.srv.stats.connects.Add(1)
 	ns.mu.RLock()
 	handlers := ns.onConnect
 	ns.mu.RUnlock()
+	// Not queued if the socket closed meanwhile: the disconnect handlers
+	// never run before the connection handlers.
 	s.enqueue(func() {
 		for _, h := range handlers {
 			h(s)
@@ -167,12 +185,45 @@ func (ns *Namespace) connect(cl *client, auth json.RawMessage) {
 	})
 }
 
+// runMiddlewares runs the connection middlewares in order. A panic in one
+// refuses the connection (and is logged) instead of breaking the
+// connection's reader.
+func (ns *Namespace) runMiddlewares(s *Socket) (err error) {
+	ns.mu.RLock()
+	mws := ns.middlewares
+	ns.mu.RUnlock()
+	defer func() {
+		if r := recover(); r != nil {
+			ns.srv.log.Error("namespace middleware panicked", "namespace", ns.name, "panic", r,
+				"stack", string(debug.Stack()))
+			err = errMiddlewarePanic
+		}
+	}()
+	for _, mw := range mws {
+		if err := mw(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errMiddlewarePanic refuses a connection whose middleware panicked.
+var errMiddlewarePanic = errors.New("internal server error")
+
 func isDone(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
 		return true
 	default:
 		return false
+	}
+}
+
+// forgetAck drops the pending ack id from every local socket, once a
+// broadcast with acks is over.
+func (ns *Namespace) forgetAck(id uint64) {
+	for _, s := range ns.snapshot() {
+		s.forgetAck(id)
 	}
 }
 
@@ -213,6 +264,10 @@ func (ns *Namespace) Volatile() BroadcastOperator { return ns.operator().Volatil
 
 // Local returns a broadcast operator that stays on this node.
 func (ns *Namespace) Local() BroadcastOperator { return ns.operator().Local() }
+
+// Compress returns a broadcast operator with compression enabled or
+// disabled.
+func (ns *Namespace) Compress(on bool) BroadcastOperator { return ns.operator().Compress(on) }
 
 // Timeout returns a broadcast operator whose acks time out after d.
 func (ns *Namespace) Timeout(d time.Duration) BroadcastOperator { return ns.operator().Timeout(d) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -288,8 +289,20 @@ func (s *Socket) notifyOutgoing(p *parser.Packet) {
 	hs := s.anyOut
 	s.mu.Unlock()
 	for _, h := range hs {
-		h(name, args)
+		s.callOutgoing(h, name, args)
 	}
+}
+
+// callOutgoing calls an outgoing handler, on the emitter's goroutine: a
+// panic is logged, so that it cannot break a broadcast or its caller.
+func (s *Socket) callOutgoing(h func(string, []Arg), name string, args []Arg) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.nsp.srv.log.Error("outgoing handler panicked", "socket", s.id, "event", name, "panic", r,
+				"stack", string(debug.Stack()))
+		}
+	}()
+	h(name, args)
 }
 
 // Join adds the socket to rooms.
@@ -313,7 +326,7 @@ func (s *Socket) To(rooms ...string) BroadcastOperator {
 // Except returns an operator that sends to every socket but those in rooms
 // and this one.
 func (s *Socket) Except(rooms ...string) BroadcastOperator {
-	return s.nsp.operator().Except(append(rooms, s.id)...)
+	return s.nsp.operator().Except(append(slices.Clip(rooms), s.id)...)
 }
 
 // Disconnect disconnects the socket from its namespace: the client gets a
@@ -346,7 +359,7 @@ func (s *Socket) onPacket(p *parser.Packet) {
 	case parser.Event, parser.BinaryEvent:
 		name, args, err := p.Event()
 		if err != nil {
-			s.client.closeWith(ReasonParseError)
+			s.client.closeWith(ReasonForcedClose)
 			return
 		}
 		s.nsp.srv.stats.eventsIn.Add(1)
@@ -355,7 +368,7 @@ func (s *Socket) onPacket(p *parser.Packet) {
 	case parser.Ack, parser.BinaryAck:
 		args, err := p.Args()
 		if err != nil {
-			s.client.closeWith(ReasonParseError)
+			s.client.closeWith(ReasonForcedClose)
 			return
 		}
 		s.mu.Lock()
@@ -391,8 +404,14 @@ func (s *Socket) dispatch(e *Event) {
 }
 
 // enqueue runs f on the socket's handler goroutine, after what is queued.
+// Nothing is queued once the socket has closed: its disconnect handlers are
+// the last to run.
 func (s *Socket) enqueue(f func()) {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
 	if len(s.inbox) >= s.nsp.srv.opts.MaxPendingEvents {
 		s.mu.Unlock()
 		s.nsp.srv.log.Warn("socket event queue full, closing connection", "socket", s.id)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -25,6 +26,9 @@ import (
 )
 
 const redisBin = "/usr/bin/redis-server"
+
+// quietLogger keeps the adapters' outage warnings out of non-verbose runs.
+var quietLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
 // redisServer is a redis-server process on a free loopback port.
 type redisServer struct {
@@ -149,6 +153,9 @@ func newNode(t testing.TB, opts redis.Options, setup func(*socketio.Server)) *no
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if opts.Logger == nil && !testing.Verbose() {
+		opts.Logger = quietLogger
+	}
 	a, err := redis.New(ctx, opts)
 	if err != nil {
 		t.Fatal(err)

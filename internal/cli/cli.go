@@ -117,6 +117,7 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts)).With("node", cfg.NodeName)
 }
+
 // healthcheck asks the local node's internal listener for /healthz. The
 // address comes from SWITCHBOARD_INTERNAL_LISTEN (default :9090); an empty
 // host means the loopback address.

@@ -32,6 +32,9 @@ type Config struct {
 	// CORSOrigins lists the origins allowed to connect cross-origin ("*"
 	// for any); empty disables CORS headers.
 	CORSOrigins []string
+	// Cookie, when set, names the cookie that carries the session id on the
+	// polling handshake (Node's cookie option, for cookie-sticky balancers).
+	Cookie string
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
 	LogLevel, LogFormat string
 	// ShutdownGrace bounds the whole shutdown after SIGTERM.
@@ -105,6 +108,7 @@ func settings(c *Config) []setting {
 		{"cors-origins", "SWITCHBOARD_CORS_ORIGINS", "comma-separated origins allowed cross-origin (* for any; empty: no CORS)", func(fs *flag.FlagSet, n, u string) {
 			fs.Func(n, u, func(v string) error { c.CORSOrigins = splitList(v); return nil })
 		}},
+		{"cookie", "SWITCHBOARD_COOKIE", "name of a cookie set to the session id on the polling handshake, for cookie-sticky balancers (Node's cookie option; empty: none)", str(&c.Cookie, "")},
 		{"log-level", "SWITCHBOARD_LOG_LEVEL", "log level: debug, info, warn, error", str(&c.LogLevel, "info")},
 		{"log-format", "SWITCHBOARD_LOG_FORMAT", "log format: text or json", str(&c.LogFormat, "text")},
 		{"shutdown-grace", "SWITCHBOARD_SHUTDOWN_GRACE", "longest shutdown after SIGTERM", dur(&c.ShutdownGrace, 30*time.Second)},

@@ -60,6 +60,9 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout,
 		MaxHTTPBufferSize: cfg.MaxPayload, Logger: log,
 	}
+	if cfg.Cookie != "" {
+		eopts.Cookie = &engineio.CookieOptions{Name: cfg.Cookie}
+	}
 	if len(cfg.CORSOrigins) > 0 {
 		eopts.CORS = &engineio.CORSOptions{Origins: cfg.CORSOrigins}
 	}

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package verify
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+var terminateSignal os.Signal = syscall.SIGTERM
+
+func setPdeathsig(*exec.Cmd) {}

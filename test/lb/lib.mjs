@@ -1,0 +1,205 @@
+// Helpers for the load-balancer suite: a cluster of Switchboard nodes on
+// loopback sharing one redis-server, fronted by HAProxy or nginx, all started
+// here on free ports and stopped by pid.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { io } from "socket.io-client";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const BIN = process.env.SWITCHBOARD_BIN || path.join(REPO_ROOT, "bin/switchboard");
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function until(fn, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`);
+    await sleep(25);
+  }
+}
+
+/** A child process, stopped by pid (SIGTERM, then SIGKILL). */
+class Proc {
+  constructor(name, cmd, args, opts = {}) {
+    this.name = name;
+    this.log = "";
+    this.child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], ...opts });
+    const keep = (d) => { this.log = (this.log + d).slice(-20000); };
+    this.child.stdout.on("data", keep);
+    this.child.stderr.on("data", keep);
+    this.exited = new Promise((r) => this.child.once("exit", (code, sig) => r({ code, sig })));
+  }
+  get alive() { return this.child.exitCode === null && this.child.signalCode === null; }
+  kill(sig = "SIGKILL") { if (this.alive) this.child.kill(sig); return this.exited; }
+  async stop(ms = 3000) {
+    if (!this.alive) return this.exited;
+    this.child.kill("SIGTERM");
+    const t = setTimeout(() => this.child.kill("SIGKILL"), ms);
+    const r = await this.exited;
+    clearTimeout(t);
+    return r;
+  }
+}
+
+async function httpOK(url) {
+  try {
+    const r = await fetch(url);
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function startRedis() {
+  const port = await freePort();
+  const p = new Proc("redis", "redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+  await until(() => new Promise((res) => {
+    const s = net.connect(port, "127.0.0.1", () => { s.end(); res(true); });
+    s.on("error", () => res(false));
+  }), 5000, "redis-server listening");
+  p.url = `redis://127.0.0.1:${port}`;
+  return p;
+}
+
+/** Starts a Switchboard node; extra flags in `flags`. */
+export async function startNode(name, redisURL, flags = []) {
+  const port = await freePort();
+  const iport = await freePort();
+  const args = ["serve", "--listen", `127.0.0.1:${port}`, "--internal-listen", `127.0.0.1:${iport}`,
+    "--node-name", name, "--redis", redisURL, "--log-level", "warn", "--drain-window", "0s", ...flags];
+  const p = new Proc(name, BIN, args);
+  p.port = port;
+  p.iport = iport;
+  p.url = `http://127.0.0.1:${port}`;
+  await until(async () => (!p.alive ? Promise.reject(new Error(`${name} exited: ${p.log}`)) : httpOK(`http://127.0.0.1:${iport}/readyz`)), 10000, `${name} ready`);
+  return p;
+}
+
+export async function startCluster(n, redisURL, flags) {
+  const nodes = [];
+  for (let i = 1; i <= n; i++) nodes.push(await startNode(`node-${i}`, redisURL, flags));
+  return nodes;
+}
+
+function tmpdir(prefix) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** HAProxy in front of nodes; mode: roundrobin | cookie | source | io-cookie. */
+export async function startHAProxy(nodes, mode) {
+  const port = await freePort();
+  const dir = tmpdir("sb-haproxy-");
+  const balance = mode === "source" ? "source" : "roundrobin";
+  const cookie = mode === "cookie" ? "  cookie SERVERID insert indirect nocache\n"
+    : mode === "io-cookie" ? "  cookie io prefix nocache\n" : "";
+  const servers = nodes.map((n, i) => `  server n${i + 1} 127.0.0.1:${n.port} check port ${n.iport} inter 500 fall 1 rise 1`
+    + (cookie ? ` cookie n${i + 1}` : "")).join("\n");
+  const cfg = `global
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 60s
+  timeout server 60s
+  timeout tunnel 120s
+frontend fe
+  bind 127.0.0.1:${port}
+  default_backend nodes
+backend nodes
+  balance ${balance}
+  option httpchk GET /readyz
+${cookie}${servers}
+`;
+  fs.writeFileSync(path.join(dir, "haproxy.cfg"), cfg);
+  const p = new Proc("haproxy", "haproxy", ["-f", path.join(dir, "haproxy.cfg"), "-db"]);
+  p.url = `http://127.0.0.1:${port}`;
+  await until(async () => (!p.alive ? Promise.reject(new Error(`haproxy exited: ${p.log}`)) : httpOK(`${p.url}/`)), 5000, "haproxy up");
+  return p;
+}
+
+/** nginx round-robin in front of nodes, WebSocket upgrades passed through. */
+export async function startNginx(nodes) {
+  const port = await freePort();
+  const dir = tmpdir("sb-nginx-");
+  const upstream = nodes.map((n) => `    server 127.0.0.1:${n.port};`).join("\n");
+  const cfg = `daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  upstream nodes {
+${upstream}
+  }
+  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://nodes;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header Host $host;
+      proxy_read_timeout 120s;
+      proxy_buffering off;
+    }
+  }
+}
+`;
+  fs.writeFileSync(path.join(dir, "nginx.conf"), cfg);
+  const p = new Proc("nginx", "nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir]);
+  p.url = `http://127.0.0.1:${port}`;
+  await until(async () => (!p.alive ? Promise.reject(new Error(`nginx exited: ${p.log}`)) : httpOK(`${p.url}/`)), 5000, "nginx up");
+  return p;
+}
+
+/**
+ * Connects n official clients through url. Resolves when all got "hello"
+ * (which names their node). Records connect errors and disconnects.
+ */
+export async function connectClients(url, n, opts = {}) {
+  const clients = [];
+  const errors = [];
+  for (let i = 0; i < n; i++) {
+    // Distinct 127.0.0.x source addresses, so that source hashing spreads
+    // the clients; withCredentials keeps cookies (balancer stickiness).
+    const localAddress = `127.0.0.${2 + (i % 200)}`;
+    // The Node client's polling ignores localAddress: bind through an agent.
+    const agent = new http.Agent({ localAddress, keepAlive: true });
+    const s = io(url, { forceNew: true, reconnectionDelay: 200, reconnectionDelayMax: 1000,
+      withCredentials: true, localAddress, agent, ...opts });
+    const c = { socket: s, node: null, drawings: 0, disconnects: [], reconnects: 0 };
+    s.on("hello", (h) => { if (c.node !== null && c.node !== h.node) c.reconnects++; c.node = h.node; });
+    s.on("drawing", () => c.drawings++);
+    s.on("connect_error", (e) => errors.push(`${e.message} ${e.description ?? ""}`));
+    s.on("disconnect", (r) => c.disconnects.push(r));
+    clients.push(c);
+  }
+  const close = () => clients.forEach((c) => c.socket.close());
+  try {
+    await until(() => clients.every((c) => c.node !== null), 20000, `${n} clients connected`);
+  } catch (e) {
+    close();
+    throw new Error(`${e.message}; errors: ${errors.slice(0, 5).join(" | ")}`);
+  }
+  return { clients, errors, close };
+}
