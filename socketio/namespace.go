@@ -144,8 +144,17 @@ func (ns *Namespace) NextAckID() uint64 { return ns.nextAckID() }
 // connects it: it joins its own room, the client gets CONNECT, then the
 // connection handlers run.
 func (ns *Namespace) connect(cl *client, auth json.RawMessage) {
-	s := newSocket(ns, cl, auth)
-	err := ns.runMiddlewares(s)
+	var s *Socket
+	sess := ns.restore(auth)
+	if sess != nil {
+		s = newRecoveredSocket(ns, cl, auth, sess)
+	} else {
+		s = newSocket(ns, cl, auth)
+	}
+	var err error
+	if sess == nil || ns.srv.opts.ConnectionStateRecovery.RunMiddlewares {
+		err = ns.runMiddlewares(s)
+	}
 	if isDone(cl.conn.Done()) {
 		return // as in Node, a connection gone meanwhile is dropped silently
 	}
@@ -158,6 +167,9 @@ func (ns *Namespace) connect(cl *client, auth json.RawMessage) {
 	ns.sockets[s.id] = s
 	ns.mu.Unlock()
 	ns.adapter.Join(s.id, s.id)
+	if sess != nil {
+		ns.adapter.Join(s.id, sess.Rooms...)
+	}
 	// Connected before attached: once attached, a close of the client (a
 	// ping timeout, a slow-client close) finds the socket connected and
 	// cleans it up; before, attach fails and the socket is dropped here.
@@ -168,10 +180,10 @@ func (ns *Namespace) connect(cl *client, auth json.RawMessage) {
 		ns.adapter.LeaveAll(s.id)
 		return
 	}
-	reply, _ := json.Marshal(struct {
-		SID string `json:"sid"`
-	}{s.id})
-	_ = cl.send(&parser.Packet{Type: parser.Connect, Namespace: ns.name, Data: reply})
+	if sess != nil {
+		s.sendMissed(sess.Missed)
+	}
+	_ = cl.send(&parser.Packet{Type: parser.Connect, Namespace: ns.name, Data: s.connectReply()})
 	ns.srv.stats.connects.Add(1)
 	ns.mu.RLock()
 	handlers := ns.onConnect

@@ -38,6 +38,11 @@ type Options struct {
 	// a client that floods a slow handler beyond it is disconnected.
 	// Zero means 10,000.
 	MaxPendingEvents int
+	// ConnectionStateRecovery, when set, enables connection state recovery.
+	// With no Adapter given, the in-memory adapter then keeps sessions and
+	// missed packets; a cluster adapter must implement
+	// adapter.SessionStore for recovery to work.
+	ConnectionStateRecovery *RecoveryOptions
 	// CleanupEmptyChildNamespaces removes a dynamic namespace's child when
 	// its last socket leaves.
 	CleanupEmptyChildNamespaces bool
@@ -59,6 +64,16 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.MaxAttachments == 0 {
 		c.MaxAttachments = 10
+	}
+	if c.ConnectionStateRecovery != nil {
+		r := *c.ConnectionStateRecovery
+		if r.MaxDisconnectionDuration == 0 {
+			r.MaxDisconnectionDuration = 2 * time.Minute
+		}
+		c.ConnectionStateRecovery = &r
+		if c.Adapter == nil {
+			c.Adapter = adapter.NewRecoveringMemory(r.MaxDisconnectionDuration)
+		}
 	}
 	if c.Adapter == nil {
 		c.Adapter = adapter.NewMemory

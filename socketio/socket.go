@@ -31,6 +31,8 @@ type Socket struct {
 	nsp       *Namespace
 	client    *client
 	id        string
+	pid       string // private id, for connection state recovery
+	recovered bool
 	handshake *Handshake
 
 	connected atomic.Bool
@@ -59,9 +61,13 @@ type ackEntry struct {
 }
 
 func newSocket(ns *Namespace, cl *client, auth json.RawMessage) *Socket {
-	return &Socket{nsp: ns, client: cl, id: engineio.NewID(),
+	s := &Socket{nsp: ns, client: cl, id: engineio.NewID(),
 		handshake: newHandshake(cl.conn, auth),
 		handlers:  make(map[string]EventHandler), acks: make(map[uint64]ackEntry)}
+	if ns.recovery() != nil {
+		s.pid = newPID()
+	}
+	return s
 }
 
 // ID returns the socket id (a random 20-character id, distinct from the
@@ -80,9 +86,9 @@ func (s *Socket) Conn() *engineio.Conn { return s.client.conn }
 // Connected reports whether the socket is connected.
 func (s *Socket) Connected() bool { return s.connected.Load() }
 
-// Recovered reports whether the socket's state was restored by connection
-// state recovery.
-func (s *Socket) Recovered() bool { return false }
+// Recovered reports whether the socket's state (id, rooms, data) was
+// restored by connection state recovery.
+func (s *Socket) Recovered() bool { return s.recovered }
 
 func (s *Socket) setConnected() { s.connected.Store(true) }
 
@@ -200,6 +206,12 @@ func (s *Socket) emit(event string, args []any, flags adapter.Flags) error {
 	p, err := newEventPacket(s.nsp.name, event, args)
 	if err != nil {
 		return err
+	}
+	if s.nsp.recovery() != nil {
+		// With recovery on, direct emits go through the adapter (to the
+		// socket's own room) so that they get an offset and are logged.
+		return s.nsp.adapter.Broadcast(context.Background(), p,
+			adapter.Options{Rooms: []string{s.id}, Flags: flags})
 	}
 	s.Deliver(adapter.Encode(p, flags))
 	return nil
@@ -483,6 +495,7 @@ func (s *Socket) onClose(reason string) {
 		for _, fn := range before {
 			fn(reason)
 		}
+		s.persist(reason)
 		s.nsp.adapter.LeaveAll(s.id)
 		for _, fn := range after {
 			fn(reason)

@@ -9,6 +9,8 @@ type counters struct {
 	broadcasts            atomic.Int64
 	volatileDropped       atomic.Int64
 	decodeErrors          atomic.Int64
+	recovered             atomic.Int64
+	recoveryFailed        atomic.Int64
 }
 
 // Stats is a snapshot of a server's Socket.IO counters.
@@ -24,6 +26,9 @@ type Stats struct {
 	VolatileDropped int64
 	// DecodeErrors counts connections closed for an undecodable packet.
 	DecodeErrors int64
+	// Recovered and RecoveryFailed count connection state recovery
+	// attempts that restored a session or did not.
+	Recovered, RecoveryFailed int64
 }
 
 // Stats returns a snapshot of the server's counters.
@@ -31,7 +36,8 @@ func (s *Server) Stats() Stats {
 	c := &s.stats
 	return Stats{Connects: c.connects.Load(), Disconnects: c.disconnects.Load(),
 		EventsIn: c.eventsIn.Load(), PacketsOut: c.packetsOut.Load(), Broadcasts: c.broadcasts.Load(),
-		VolatileDropped: c.volatileDropped.Load(), DecodeErrors: c.decodeErrors.Load()}
+		VolatileDropped: c.volatileDropped.Load(), DecodeErrors: c.decodeErrors.Load(),
+		Recovered: c.recovered.Load(), RecoveryFailed: c.recoveryFailed.Load()}
 }
 
 // SocketCounts returns the number of local sockets of each namespace.
