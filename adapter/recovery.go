@@ -12,14 +12,16 @@ import (
 	"github.com/switchboard-io/switchboard/parser"
 )
 
-// Session is the state of a disconnected socket kept for connection state
-// recovery: its ids, rooms and data.
+// Session is the state of a socket kept for connection state recovery: its
+// ids, rooms and data.
 type Session struct {
 	SID   string          `json:"sid"`
 	PID   string          `json:"pid"`
 	Rooms []string        `json:"rooms"`
 	Data  json.RawMessage `json:"data"`
-	// DisconnectedAt is when the socket went away.
+	// DisconnectedAt is when the socket went away; zero for a socket that
+	// is connected (stores that survive a node's death keep live sessions
+	// too).
 	DisconnectedAt time.Time `json:"disconnectedAt"`
 	// Missed holds, on restore, the packets the socket missed, in order,
 	// each with its offset as the last argument.
@@ -36,11 +38,23 @@ var ErrNotRecoverable = errors.New("adapter: session not recoverable")
 // volatile): a string as the last argument, which the client sends back
 // when it reconnects.
 type SessionStore interface {
-	// PersistSession keeps the session of a socket that disconnected.
+	// PersistSession keeps a socket's session: with DisconnectedAt set when
+	// the socket went away for a recoverable reason, and with it zero when
+	// the socket connects or its rooms or data change (a store that must
+	// survive the death of the socket's node keeps those; others may
+	// ignore them).
 	PersistSession(ctx context.Context, s *Session) error
-	// RestoreSession returns the session with private id pid and the
-	// packets it missed after offset, or ErrNotRecoverable.
-	RestoreSession(ctx context.Context, pid, offset string) (*Session, error)
+	// RestoreSession finds the session with private id pid and the packets
+	// it missed after offset, then calls attach with them. The call to
+	// attach is atomic with respect to the adapter's deliveries: every
+	// packet after the missed ones is delivered to the socket live, none
+	// twice and none lost. attach must make the socket reachable (Socket
+	// returns it) and write the missed packets before returning. It returns
+	// ErrNotRecoverable, without calling attach, when the session is
+	// unknown or expired or the offset is no longer in the log.
+	RestoreSession(ctx context.Context, pid, offset string, attach func(*Session) error) error
+	// DropSession forgets the session pid (a socket that left for good).
+	DropSession(ctx context.Context, pid string) error
 }
 
 // Eligible reports whether a packet broadcast with opts gets an offset.
@@ -118,42 +132,58 @@ func NewRecoveringMemory(maxAge time.Duration) Factory {
 }
 
 // Broadcast assigns an offset to an eligible packet, logs it, and delivers
-// it to the matching local sockets.
+// it to the matching local sockets. Eligible packets are logged and
+// delivered under one lock, so that a restore sees each of them either in
+// the log or live, never both.
 func (m *RecoveringMemory) Broadcast(_ context.Context, p *parser.Packet, opts Options) error {
-	if Eligible(p, opts) {
-		m.mu.Lock()
-		m.seq++
-		p = WithOffset(p, m.base+"-"+strconv.FormatUint(m.seq, 36))
-		m.log = append(m.log, logEntry{seq: m.seq, at: time.Now(), packet: p, opts: opts})
-		m.mu.Unlock()
+	if !Eligible(p, opts) {
+		m.BroadcastLocal(p, opts)
+		return nil
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.seq++
+	p = WithOffset(p, m.base+"-"+strconv.FormatUint(m.seq, 36))
+	m.log = append(m.log, logEntry{seq: m.seq, at: time.Now(), packet: p, opts: opts})
 	m.BroadcastLocal(p, opts)
 	return nil
 }
 
-// PersistSession implements SessionStore.
+// PersistSession implements SessionStore. Sessions of connected sockets are
+// not kept: this store lives and dies with the node's sockets.
 func (m *RecoveringMemory) PersistSession(_ context.Context, s *Session) error {
+	if s.DisconnectedAt.IsZero() {
+		return nil
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sessions[s.PID] = s
 	return nil
 }
 
+// DropSession implements SessionStore.
+func (m *RecoveringMemory) DropSession(_ context.Context, pid string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.sessions, pid)
+	return nil
+}
+
 // RestoreSession implements SessionStore.
-func (m *RecoveringMemory) RestoreSession(_ context.Context, pid, offset string) (*Session, error) {
+func (m *RecoveringMemory) RestoreSession(_ context.Context, pid, offset string, attach func(*Session) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sessions[pid]
 	if !ok || time.Since(s.DisconnectedAt) > m.maxAge {
-		return nil, ErrNotRecoverable
+		return ErrNotRecoverable
 	}
 	seq, ok := m.parseOffset(offset)
 	if !ok {
-		return nil, ErrNotRecoverable
+		return ErrNotRecoverable
 	}
 	i, found := slices.BinarySearchFunc(m.log, seq, func(e logEntry, t uint64) int { return cmpU64(e.seq, t) })
 	if !found {
-		return nil, ErrNotRecoverable
+		return ErrNotRecoverable
 	}
 	restored := *s
 	restored.Missed = nil
@@ -163,7 +193,7 @@ func (m *RecoveringMemory) RestoreSession(_ context.Context, pid, offset string)
 		}
 	}
 	delete(m.sessions, pid)
-	return &restored, nil
+	return attach(&restored)
 }
 
 func cmpU64(a, b uint64) int {

@@ -144,15 +144,10 @@ func (ns *Namespace) NextAckID() uint64 { return ns.nextAckID() }
 // connects it: it joins its own room, the client gets CONNECT, then the
 // connection handlers run.
 func (ns *Namespace) connect(cl *client, auth json.RawMessage) {
-	var s *Socket
-	sess := ns.restore(auth)
-	if sess != nil {
-		s = newRecoveredSocket(ns, cl, auth, sess)
-	} else {
-		s = newSocket(ns, cl, auth)
-	}
+	s := newSocket(ns, cl, auth)
+	recoverable := ns.recoverable(auth)
 	var err error
-	if sess == nil || ns.srv.opts.ConnectionStateRecovery.RunMiddlewares {
+	if !recoverable || ns.srv.opts.ConnectionStateRecovery.RunMiddlewares {
 		err = ns.runMiddlewares(s)
 	}
 	if isDone(cl.conn.Done()) {
@@ -163,28 +158,26 @@ func (ns *Namespace) connect(cl *client, auth json.RawMessage) {
 			Data: connectErrorPayload(err)})
 		return
 	}
-	ns.mu.Lock()
-	ns.sockets[s.id] = s
-	ns.mu.Unlock()
-	ns.adapter.Join(s.id, s.id)
-	if sess != nil {
-		ns.adapter.Join(s.id, sess.Rooms...)
+	if recoverable {
+		if r := ns.restore(cl, auth); r != nil {
+			s = r
+		} else if !ns.srv.opts.ConnectionStateRecovery.RunMiddlewares {
+			// Not recovered: a new socket, which the middlewares must see.
+			if err := ns.runMiddlewares(s); err != nil || isDone(cl.conn.Done()) {
+				if err != nil {
+					_ = cl.send(&parser.Packet{Type: parser.ConnectError, Namespace: ns.name,
+						Data: connectErrorPayload(err)})
+				}
+				return
+			}
+		}
 	}
-	// Connected before attached: once attached, a close of the client (a
-	// ping timeout, a slow-client close) finds the socket connected and
-	// cleans it up; before, attach fails and the socket is dropped here.
-	s.setConnected()
-	if !cl.attach(s) {
-		s.connected.Store(false)
-		ns.remove(s)
-		ns.adapter.LeaveAll(s.id)
+	if !s.recovered && !ns.register(s, nil) {
 		return
-	}
-	if sess != nil {
-		s.sendMissed(sess.Missed)
 	}
 	_ = cl.send(&parser.Packet{Type: parser.Connect, Namespace: ns.name, Data: s.connectReply()})
 	ns.srv.stats.connects.Add(1)
+	s.persistLive()
 	ns.mu.RLock()
 	handlers := ns.onConnect
 	ns.mu.RUnlock()
@@ -195,6 +188,30 @@ func (ns *Namespace) connect(cl *client, auth json.RawMessage) {
 			h(s)
 		}
 	})
+}
+
+// register makes s a connected socket of the namespace, in its own room
+// and in rooms: deliveries reach it from now on. It returns false (and
+// undoes everything) if the client closed meanwhile.
+func (ns *Namespace) register(s *Socket, rooms []string) bool {
+	ns.mu.Lock()
+	ns.sockets[s.id] = s
+	ns.mu.Unlock()
+	ns.adapter.Join(s.id, s.id)
+	if len(rooms) > 0 {
+		ns.adapter.Join(s.id, rooms...)
+	}
+	// Connected before attached: once attached, a close of the client (a
+	// ping timeout, a slow-client close) finds the socket connected and
+	// cleans it up; before, attach fails and the socket is dropped here.
+	s.setConnected()
+	if !s.client.attach(s) {
+		s.connected.Store(false)
+		ns.remove(s)
+		ns.adapter.LeaveAll(s.id)
+		return false
+	}
+	return true
 }
 
 // runMiddlewares runs the connection middlewares in order. A panic in one

@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/switchboard-io/switchboard/adapter"
@@ -37,30 +38,63 @@ func (ns *Namespace) recovery() adapter.SessionStore {
 	return store
 }
 
-// restore tries to recover the session named by the CONNECT payload's pid
-// and offset; nil when there is nothing to recover.
-func (ns *Namespace) restore(auth json.RawMessage) *adapter.Session {
-	store := ns.recovery()
-	if store == nil {
-		return nil
+// recoverable reports whether a CONNECT payload asks for recovery (string
+// pid and offset) and the namespace can recover.
+func (ns *Namespace) recoverable(auth json.RawMessage) bool {
+	if ns.recovery() == nil {
+		return false
 	}
+	pid, offset := recoveryIDs(auth)
+	return pid != "" && offset != ""
+}
+
+func recoveryIDs(auth json.RawMessage) (pid, offset string) {
 	var a struct {
 		PID    *string `json:"pid"`
 		Offset *string `json:"offset"`
 	}
 	if json.Unmarshal(auth, &a) != nil || a.PID == nil || a.Offset == nil {
-		return nil
+		return "", ""
 	}
+	return *a.PID, *a.Offset
+}
+
+// restore recovers the session named by the CONNECT payload: the adapter
+// hands it over with the packets it missed, atomically with its live
+// deliveries; the recovered socket is registered and the missed packets
+// written (before the CONNECT reply, as Node does). It returns nil when
+// nothing could be recovered.
+func (ns *Namespace) restore(cl *client, auth json.RawMessage) *Socket {
+	pid, offset := recoveryIDs(auth)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	sess, err := store.RestoreSession(ctx, *a.PID, *a.Offset)
-	if err != nil {
+	var s *Socket
+	err := ns.recovery().RestoreSession(ctx, pid, offset, func(sess *adapter.Session) error {
+		if ns.LocalSocket(sess.SID) != nil {
+			// The previous connection is not gone yet here: recovering
+			// now would give two sockets one id.
+			return errStillConnected
+		}
+		r := newRecoveredSocket(ns, cl, auth, sess)
+		if !ns.register(r, sess.Rooms) {
+			return errClientGone
+		}
+		r.sendMissed(sess.Missed)
+		s = r
+		return nil
+	})
+	if err != nil || s == nil {
 		ns.srv.stats.recoveryFailed.Add(1)
 		return nil
 	}
 	ns.srv.stats.recovered.Add(1)
-	return sess
+	return s
 }
+
+var (
+	errClientGone     = errors.New("socketio: client gone")
+	errStillConnected = errors.New("socketio: session still connected")
+)
 
 // newRecoveredSocket builds a socket that takes over a recovered session.
 func newRecoveredSocket(ns *Namespace, cl *client, auth json.RawMessage, sess *adapter.Session) *Socket {
@@ -83,22 +117,51 @@ func (s *Socket) connectReply() json.RawMessage {
 }
 
 // persist keeps the session of a socket that went away for a reason that
-// allows recovery. It runs before the socket leaves its rooms.
-func (s *Socket) persist(reason string) {
+// allows recovery, and drops it otherwise. It runs after the socket left
+// its rooms (given as rooms), so that a restore never races the leaving.
+func (s *Socket) persist(reason string, rooms []string) {
 	store := s.nsp.recovery()
-	if store == nil || !persistReasons[reason] {
+	if store == nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if !persistReasons[reason] {
+		_ = store.DropSession(ctx, s.pid)
+		return
+	}
+	sess := s.session(time.Now())
+	sess.Rooms = rooms
+	if err := store.PersistSession(ctx, sess); err != nil {
+		s.nsp.srv.log.Warn("could not persist a session for recovery", "socket", s.id, "err", err)
+	}
+}
+
+// session describes the socket for the session store.
+func (s *Socket) session(disconnectedAt time.Time) *adapter.Session {
 	data, err := json.Marshal(s.Data())
 	if err != nil {
 		data = json.RawMessage("null")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	sess := &adapter.Session{SID: s.id, PID: s.pid, Rooms: s.Rooms(), Data: data, DisconnectedAt: time.Now()}
-	if err := store.PersistSession(ctx, sess); err != nil {
-		s.nsp.srv.log.Warn("could not persist a session for recovery", "socket", s.id, "err", err)
+	return &adapter.Session{SID: s.id, PID: s.pid, Rooms: s.Rooms(), Data: data, DisconnectedAt: disconnectedAt}
+}
+
+// persistLive saves the session of a connected socket (at connection and
+// when its rooms or data change), in the background, so that a store that
+// survives the node's death can recover it even after a crash.
+func (s *Socket) persistLive() {
+	store := s.nsp.recovery()
+	if store == nil || !s.Connected() {
+		return
 	}
+	sess := s.session(time.Time{})
+	s.nsp.srv.goTracked(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := store.PersistSession(ctx, sess); err != nil {
+			s.nsp.srv.log.Debug("could not persist a live session", "socket", s.id, "err", err)
+		}
+	})
 }
 
 // sendMissed writes the packets a recovered socket missed, before its

@@ -98,6 +98,7 @@ func (s *Socket) SetData(v any) {
 	s.mu.Lock()
 	s.data = v
 	s.mu.Unlock()
+	s.persistLive()
 }
 
 // Data returns the value stored by SetData.
@@ -318,10 +319,16 @@ func (s *Socket) callOutgoing(h func(string, []Arg), name string, args []Arg) {
 }
 
 // Join adds the socket to rooms.
-func (s *Socket) Join(rooms ...string) { s.nsp.adapter.Join(s.id, rooms...) }
+func (s *Socket) Join(rooms ...string) {
+	s.nsp.adapter.Join(s.id, rooms...)
+	s.persistLive()
+}
 
 // Leave removes the socket from room.
-func (s *Socket) Leave(room string) { s.nsp.adapter.Leave(s.id, room) }
+func (s *Socket) Leave(room string) {
+	s.nsp.adapter.Leave(s.id, room)
+	s.persistLive()
+}
 
 // Rooms returns the rooms the socket is in, its own id room included.
 func (s *Socket) Rooms() []string { return s.nsp.adapter.RoomsOf(s.id) }
@@ -495,8 +502,9 @@ func (s *Socket) onClose(reason string) {
 		for _, fn := range before {
 			fn(reason)
 		}
-		s.persist(reason)
+		rooms := s.Rooms()
 		s.nsp.adapter.LeaveAll(s.id)
+		s.persist(reason, rooms)
 		for _, fn := range after {
 			fn(reason)
 		}
