@@ -29,6 +29,16 @@ type Config struct {
 	PingInterval, PingTimeout time.Duration
 	// MaxPayload is the largest message or POST body in bytes.
 	MaxPayload int64
+	// MaxQueueBytes bounds each connection's outbound queue; a client that
+	// falls further behind is disconnected ("slow client").
+	MaxQueueBytes int
+	// MaxAttachments bounds the binary attachments of one packet.
+	MaxAttachments int
+	// ReadHeaderTimeout bounds reading a request's headers (slow-loris).
+	ReadHeaderTimeout time.Duration
+	// HandshakeRate limits new sessions per client IP per second (0: no
+	// limit).
+	HandshakeRate float64
 	// CORSOrigins lists the origins allowed to connect cross-origin ("*"
 	// for any); empty disables CORS headers.
 	CORSOrigins []string
@@ -105,6 +115,16 @@ func settings(c *Config) []setting {
 		{"max-payload", "SWITCHBOARD_MAX_PAYLOAD", "largest message or POST body, bytes", func(fs *flag.FlagSet, n, u string) {
 			fs.Int64Var(&c.MaxPayload, n, 1_000_000, u)
 		}},
+		{"max-queue-bytes", "SWITCHBOARD_MAX_QUEUE_BYTES", "outbound queue per connection, bytes; a client further behind is disconnected (slow client)", func(fs *flag.FlagSet, n, u string) {
+			fs.IntVar(&c.MaxQueueBytes, n, 4<<20, u)
+		}},
+		{"max-attachments", "SWITCHBOARD_MAX_ATTACHMENTS", "binary attachments allowed in one packet", func(fs *flag.FlagSet, n, u string) {
+			fs.IntVar(&c.MaxAttachments, n, 10, u)
+		}},
+		{"read-header-timeout", "SWITCHBOARD_READ_HEADER_TIMEOUT", "time allowed to read a request's headers (against slow-loris)", dur(&c.ReadHeaderTimeout, 10*time.Second)},
+		{"handshake-rate", "SWITCHBOARD_HANDSHAKE_RATE", "new sessions allowed per client IP per second, bursts of twice that (0: no limit)", func(fs *flag.FlagSet, n, u string) {
+			fs.Float64Var(&c.HandshakeRate, n, 0, u)
+		}},
 		{"cors-origins", "SWITCHBOARD_CORS_ORIGINS", "comma-separated origins allowed cross-origin (* for any; empty: no CORS)", func(fs *flag.FlagSet, n, u string) {
 			fs.Func(n, u, func(v string) error { c.CORSOrigins = splitList(v); return nil })
 		}},
@@ -175,8 +195,11 @@ func (c *Config) finish() error {
 	if c.PingInterval <= 0 || c.PingTimeout <= 0 {
 		errs = append(errs, errors.New("ping-interval and ping-timeout must be positive"))
 	}
-	if c.MaxPayload <= 0 {
-		errs = append(errs, errors.New("max-payload must be positive"))
+	if c.MaxPayload <= 0 || c.MaxQueueBytes <= 0 || c.MaxAttachments <= 0 || c.ReadHeaderTimeout <= 0 {
+		errs = append(errs, errors.New("max-payload, max-queue-bytes, max-attachments and read-header-timeout must be positive"))
+	}
+	if c.HandshakeRate < 0 {
+		errs = append(errs, errors.New("handshake-rate must not be negative"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

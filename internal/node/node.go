@@ -58,7 +58,13 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 	n := &Node{cfg: cfg, log: log, cluster: cluster, started: time.Now()}
 	eopts := engineio.Options{
 		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout,
-		MaxHTTPBufferSize: cfg.MaxPayload, Logger: log,
+		MaxHTTPBufferSize: cfg.MaxPayload, MaxQueueBytes: cfg.MaxQueueBytes, Logger: log,
+		// A draining node closes its sessions; one whose client never polls
+		// again must not hold the shutdown for Node's 30 s.
+		CloseTimeout: 5 * time.Second,
+	}
+	if cfg.HandshakeRate > 0 {
+		eopts.AllowRequest = newHandshakeLimiter(cfg.HandshakeRate).allow
 	}
 	if cfg.Cookie != "" {
 		eopts.Cookie = &engineio.CookieOptions{Name: cfg.Cookie}
@@ -70,7 +76,7 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 		eopts.Router, eopts.GenerateID = cluster.Router, cluster.Router.GenerateID
 		eopts.OpenDelay = cluster.TakeoverWindow
 	}
-	sopts := &socketio.Options{Engine: eopts, Path: cfg.Path, Logger: log}
+	sopts := &socketio.Options{Engine: eopts, Path: cfg.Path, MaxAttachments: cfg.MaxAttachments, Logger: log}
 	if cluster != nil {
 		sopts.Adapter = cluster.Adapter
 	}
@@ -83,9 +89,9 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 	mux := http.NewServeMux()
 	mux.Handle(n.io.Path(), n.io)
 	mux.Handle("/", whiteboard.Handler(cfg.NodeName))
-	n.public = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+	n.public = &http.Server{Handler: mux, ReadHeaderTimeout: cfg.ReadHeaderTimeout, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-	n.internal = &http.Server{Handler: n.internalMux(), ReadHeaderTimeout: 10 * time.Second}
+	n.internal = &http.Server{Handler: n.internalMux(), ReadHeaderTimeout: cfg.ReadHeaderTimeout}
 	return n
 }
 
