@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -172,7 +173,7 @@ func TestUpgradeTakesOver(t *testing.T) {
 		t.Fatalf("POST: %d", code)
 	}
 	wsURL := "ws" + strings.TrimPrefix(nodes[1].public.URL, "http") + "/?EIO=4&transport=websocket&sid=" + sid
-	conn, _, _, err := ws.Dial(context.Background(), wsURL)
+	conn, err := dialWS(wsURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +227,7 @@ func TestUpgradeProxiedWhenOpened(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // OpenDelay passes
 	}
 	wsURL := "ws" + strings.TrimPrefix(nodes[1].public.URL, "http") + "/?EIO=4&transport=websocket&sid=" + sid
-	conn, _, _, err := ws.Dial(context.Background(), wsURL)
+	conn, err := dialWS(wsURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,3 +310,20 @@ func TestTagOf(t *testing.T) {
 		}
 	}
 }
+
+// dialWS dials a WebSocket; bytes the dialer read past the handshake (the
+// server may send its first frame with the 101) are kept.
+func dialWS(url string) (net.Conn, error) {
+	conn, br, _, err := ws.Dial(context.Background(), url)
+	if err != nil || br == nil {
+		return conn, err
+	}
+	return bufferedConn{Conn: conn, r: br}, nil
+}
+
+type bufferedConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }

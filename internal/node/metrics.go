@@ -51,6 +51,8 @@ func (n *Node) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	m.Counter("switchboard_broadcasts_total", "Broadcasts started on this node.", float64(ss.Broadcasts))
 	m.Counter("switchboard_volatile_dropped_total", "Volatile packets dropped.", float64(ss.VolatileDropped))
 	m.Counter("switchboard_decode_errors_total", "Connections closed for an undecodable packet.", float64(ss.DecodeErrors))
+	m.Counter("switchboard_recovered_total", "Connections whose session was restored by connection state recovery.", float64(ss.Recovered))
+	m.Counter("switchboard_recovery_failed_total", "Recovery attempts that failed (new session instead).", float64(ss.RecoveryFailed))
 	m.Gauge("switchboard_whiteboard_clients", "Whiteboard clients on every node known.", float64(n.app.Total()))
 	ready := 0.0
 	if n.Ready() {

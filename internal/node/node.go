@@ -77,6 +77,9 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 		eopts.OpenDelay = cluster.TakeoverWindow
 	}
 	sopts := &socketio.Options{Engine: eopts, Path: cfg.Path, MaxAttachments: cfg.MaxAttachments, Logger: log}
+	if cfg.Recovery {
+		sopts.ConnectionStateRecovery = &socketio.RecoveryOptions{MaxDisconnectionDuration: cfg.RecoveryWindow}
+	}
 	if cluster != nil {
 		sopts.Adapter = cluster.Adapter
 	}
