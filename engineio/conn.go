@@ -42,6 +42,7 @@ type Conn struct {
 	transport  string
 	state      connState
 	queue      []*Packet
+	spare      []*Packet // an empty queue slice kept for reuse
 	queueBytes int
 	// polling
 	getActive  bool
@@ -172,9 +173,28 @@ func (c *Conn) wakeLocked() {
 // takeQueueLocked removes and returns every queued packet. c.mu must be held.
 func (c *Conn) takeQueueLocked() []*Packet {
 	q := c.queue
-	c.queue, c.queueBytes = nil, 0
+	c.queue, c.spare, c.queueBytes = c.spare, nil, 0
 	return q
 }
+
+// recycleQueue gives back a slice returned by takeQueueLocked once its
+// packets are written, so that a busy connection does not allocate a new
+// queue for every batch.
+func (c *Conn) recycleQueue(q []*Packet) {
+	if cap(q) > maxSpareQueue {
+		return
+	}
+	clear(q)
+	c.mu.Lock()
+	if c.spare == nil {
+		c.spare = q[:0]
+	}
+	c.mu.Unlock()
+}
+
+// maxSpareQueue bounds the queue capacity a connection keeps between
+// batches.
+const maxSpareQueue = 1024
 
 // Close closes the connection gracefully: packets already queued are
 // delivered, then a close packet (a close frame on WebSocket), so the client

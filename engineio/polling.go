@@ -57,6 +57,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 	if len(packets) > 0 {
 		buf := body[:0]
 		payloadBuffers.Put(&buf)
+		c.recycleQueue(packets)
 	}
 }
 

@@ -36,6 +36,7 @@ type wsTransport struct {
 	writeTimeout time.Duration
 
 	writeMu sync.Mutex  // serialises frame writes
+	bufs    net.Buffers // scratch for writePackets, guarded by writeMu
 	closed  atomic.Bool // set once by close; no write starts after it
 }
 
@@ -264,12 +265,16 @@ func (c *Conn) flushWebSocket() {
 		}
 		c.srv.stats.packetsOut.Add(int64(len(packets)))
 		c.srv.stats.bytesOut.Add(int64(n))
+		c.recycleQueue(packets)
 	}
 }
 
 // writePackets writes packets as one batch of frames (one writev).
 func (t *wsTransport) writePackets(packets []*Packet) (int64, error) {
-	bufs := make(net.Buffers, 0, len(packets))
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	bufs := t.bufs[:0]
+	defer func() { clear(bufs); t.bufs = bufs[:0] }() // keep the slice, not the frames
 	for _, p := range packets {
 		if t.deflate && p.wireLen() >= t.threshold && !p.NoCompress {
 			f, err := compressedFrame(p)
@@ -281,12 +286,11 @@ func (t *wsTransport) writePackets(packets []*Packet) (int64, error) {
 		}
 		bufs = append(bufs, p.frame())
 	}
-	t.writeMu.Lock()
-	defer t.writeMu.Unlock()
 	if err := t.startWrite(); err != nil {
 		return 0, err
 	}
-	return bufs.WriteTo(t.conn)
+	w := bufs // WriteTo consumes its receiver
+	return w.WriteTo(t.conn)
 }
 
 // writeFrame writes one unfragmented frame.
