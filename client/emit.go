@@ -257,13 +257,8 @@ type Event struct {
 // nil pointer skips its argument; a missing argument leaves its value
 // untouched. []byte values, at any depth, receive binary attachments.
 func (e *Event) Decode(ptrs ...any) error {
-	for i, p := range ptrs {
-		if p == nil || i >= len(e.Args) {
-			continue
-		}
-		if err := e.Args[i].Decode(p); err != nil {
-			return fmt.Errorf("socketio client: event %q argument %d: %w", e.Name, i, err)
-		}
+	if err := parser.DecodeArgs(e.Args, ptrs...); err != nil {
+		return fmt.Errorf("socketio client: event %q %w", e.Name, err)
 	}
 	return nil
 }

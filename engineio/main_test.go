@@ -1,75 +1,14 @@
 package engineio
 
 import (
-	"fmt"
-	"os"
-	"runtime"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/switchboard-io/switchboard/internal/leakcheck"
 )
 
 // TestMain fails the run if goroutines of this package, net/http or gobwas/ws
 // are still alive once every test has finished: every test server is shut
 // down and every client closed, so nothing may be left.
 func TestMain(m *testing.M) {
-	before := goroutineIDs()
-	code := m.Run()
-	if code == 0 {
-		if leaked := waitForLeaks(before, 10*time.Second); len(leaked) > 0 {
-			fmt.Fprintf(os.Stderr, "goroutines leaked by the tests:\n\n%s\n", strings.Join(leaked, "\n\n"))
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitForLeaks returns the suspicious goroutines that remain after timeout
-// (nil as soon as there are none).
-func waitForLeaks(before map[string]bool, timeout time.Duration) []string {
-	deadline := time.Now().Add(timeout)
-	for {
-		leaked := suspiciousGoroutines(before)
-		if len(leaked) == 0 || time.Now().After(deadline) {
-			return leaked
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// suspiciousGoroutines lists the stacks of goroutines not in before that run
-// code of this package, net/http or gobwas/ws.
-func suspiciousGoroutines(before map[string]bool) []string {
-	var out []string
-	for _, g := range goroutineStacks() {
-		id, _, _ := strings.Cut(g, " [")
-		if before[id] || strings.Contains(g, "engineio.suspiciousGoroutines") {
-			continue
-		}
-		if strings.Contains(g, "switchboard/engineio.") || strings.Contains(g, "net/http.") ||
-			strings.Contains(g, "gobwas/ws") {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-func goroutineIDs() map[string]bool {
-	ids := map[string]bool{}
-	for _, g := range goroutineStacks() {
-		id, _, _ := strings.Cut(g, " [")
-		ids[id] = true
-	}
-	return ids
-}
-
-func goroutineStacks() []string {
-	buf := make([]byte, 1<<16)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return strings.Split(strings.TrimSpace(string(buf[:n])), "\n\n")
-		}
-		buf = make([]byte, 2*len(buf))
-	}
+	leakcheck.Main(m, "switchboard/engineio.", "net/http.", "gobwas/ws")
 }

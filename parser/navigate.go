@@ -1,5 +1,7 @@
 package parser
 
+import "strconv"
+
 // Elements splits an Arg holding a JSON array into its elements, binary
 // values kept: each element can be relayed or decoded like a top-level
 // argument.
@@ -55,3 +57,29 @@ func (a Arg) sub(raw []byte) (Arg, bool) {
 	}
 	return args[0], true
 }
+
+// DecodeArgs decodes args into the values ptrs point to, in order: args[0]
+// into ptrs[0], and so on. A nil pointer skips its argument; a missing
+// argument leaves its value untouched. The error names the argument's index.
+func DecodeArgs(args []Arg, ptrs ...any) error {
+	for i, p := range ptrs {
+		if p == nil || i >= len(args) {
+			continue
+		}
+		if err := args[i].Decode(p); err != nil {
+			return &ArgError{Index: i, Err: err}
+		}
+	}
+	return nil
+}
+
+// ArgError reports an argument that could not be decoded.
+type ArgError struct {
+	Index int
+	Err   error
+}
+
+func (e *ArgError) Error() string { return "argument " + strconv.Itoa(e.Index) + ": " + e.Err.Error() }
+
+// Unwrap returns the decoding error.
+func (e *ArgError) Unwrap() error { return e.Err }

@@ -27,13 +27,8 @@ type Event struct {
 // its argument; a missing argument leaves its value untouched. []byte
 // values, at any depth, receive binary attachments.
 func (e *Event) Decode(ptrs ...any) error {
-	for i, p := range ptrs {
-		if p == nil || i >= len(e.Args) {
-			continue
-		}
-		if err := e.Args[i].Decode(p); err != nil {
-			return fmt.Errorf("socketio: event %q argument %d: %w", e.Name, i, err)
-		}
+	if err := parser.DecodeArgs(e.Args, ptrs...); err != nil {
+		return fmt.Errorf("socketio: event %q %w", e.Name, err)
 	}
 	return nil
 }
