@@ -11,9 +11,10 @@ FUZZTIME  ?= 10s
 FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
 	./engineio:FuzzDecodePayload ./engineio:FuzzDecodeText \
 	./internal/clusterwire:FuzzDecodeBroadcast ./internal/clusterwire:FuzzDecodeRequest \
-	./internal/clusterwire:FuzzDecodeMessage ./internal/clusterwire:FuzzTranscode
+	./internal/clusterwire:FuzzDecodeMessage ./internal/clusterwire:FuzzTranscode \
+	./internal/clusterwire:FuzzDecodeStreamEntry ./internal/clusterwire:FuzzDecodeSession
 
-.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-browser test-interop test-lb test-k8s clean
+.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-browser test-interop test-lb test-recovery test-k8s clean
 
 run: assets
 	$(GO) run ./cmd/switchboard serve
@@ -28,13 +29,14 @@ assets: node_modules
 build: assets
 	$(GO) build -o $(BIN)/switchboard ./cmd/switchboard
 	$(GO) build -o $(BIN)/compat-goserver ./test/compat/goserver
+	$(GO) build -o $(BIN)/echo ./examples/echo
 
 # The binary of the container image, built as deploy/Dockerfile builds it.
 VERSION ?= dev
 image-binary: assets
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/switchboard-io/switchboard/internal/cli.Version=${VERSION}" -o $(BIN)/image/switchboard ./cmd/switchboard
 
-test: vet test-go fuzz image-binary test-compat test-browser test-interop test-lb test-k8s
+test: vet test-go fuzz image-binary test-compat test-browser test-interop test-lb test-recovery test-k8s
 	@echo "make test: all suites passed"
 
 vet:
@@ -53,6 +55,7 @@ fuzz:
 
 test-compat: build
 	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' bash test/compat/run.sh
+	ECHO_BIN=$(CURDIR)/$(BIN)/echo node --test test/echo/
 
 test-browser: build
 	bash test/browser/run.sh $(CURDIR)/$(BIN)/switchboard
@@ -64,6 +67,11 @@ test-interop: build
 # 3 nodes + redis-server behind HAProxy (four modes) and nginx, 200 clients each.
 test-lb: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node --test test/lb/
+
+# Connection state recovery across node deaths and Redis restarts (3 nodes,
+# HAProxy, 300 clients, about 90 s), and with Node's streams adapter.
+test-recovery: build
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node --test test/recovery/
 
 # deploy/kubernetes checked by a real kube-apiserver (deploy/kubernetes/verify/README.md).
 test-k8s:

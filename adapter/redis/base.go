@@ -35,6 +35,9 @@ type base struct {
 	acks     map[string]*ackRequest
 	peers    map[string]time.Time // uid → last message seen from it
 	closed   bool
+
+	seqs   *seqTracker   // other nodes' broadcast numbers (classic mode)
+	pubSeq atomic.Uint64 // this node's broadcast numbers (classic mode)
 }
 
 // ackRequest is a broadcast with acks this node published.
@@ -72,6 +75,15 @@ func (b *base) nextAckID() uint64 {
 		return n.NextAckID()
 	}
 	return 1<<52 + fallbackAckIDs.Add(1)
+}
+
+// resubscribed reports the loss of whatever was published while the
+// subscription connection was down.
+func (b *base) resubscribed() {
+	if b.seqs != nil {
+		b.seqs.reset() // the gaps it would find are this loss
+	}
+	b.lost("the subscription connection was lost and restored", 0)
 }
 
 // sawPeer records a message from another node.

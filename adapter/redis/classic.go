@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/switchboard-io/switchboard/adapter"
 	"github.com/switchboard-io/switchboard/internal/clusterwire"
@@ -23,6 +24,7 @@ type classic struct {
 
 func newClassic(a *Adapter, ns adapter.Namespace) *classic {
 	c := &classic{base: newBase(a, ns)}
+	c.seqs = newSeqTracker(false)
 	key := a.opts.Key
 	c.channel = key + "#" + c.nsp + "#"
 	c.requestChannel = key + "-request#" + c.nsp + "#"
@@ -75,7 +77,7 @@ func (c *classic) Broadcast(ctx context.Context, p *parser.Packet, opts adapter.
 	if opts.Flags.Local {
 		return nil
 	}
-	payload, err := clusterwire.AppendBroadcast(nil, c.a.uid, p, opts)
+	payload, err := clusterwire.AppendBroadcastSeq(nil, c.a.uid, c.pubSeq.Add(1), p, opts)
 	if err != nil {
 		return err
 	}
@@ -286,6 +288,9 @@ func (c *classic) onBroadcast(channel string, payload []byte) {
 		return
 	}
 	if room := strings.TrimSuffix(channel[len(c.channel):], "#"); room != "" && !c.HasRoom(room) {
+		if uid, seq, err := clusterwire.PeekBroadcast(payload); err == nil {
+			c.observeSeq(uid, seq)
+		}
 		return
 	}
 	m, err := clusterwire.DecodeBroadcast(payload)
@@ -297,7 +302,19 @@ func (c *classic) onBroadcast(channel string, payload []byte) {
 		return
 	}
 	c.sawPeer(m.UID)
+	c.observeSeq(m.UID, m.Seq)
 	c.BroadcastLocal(m.Packet, m.Opts)
+}
+
+// observeSeq tracks another Switchboard node's broadcast numbers; a gap
+// that stays open is a loss.
+func (c *classic) observeSeq(uid string, seq uint64) {
+	if seq == 0 || uid == c.a.uid {
+		return
+	}
+	if _, lost := c.seqs.observe(uid, seq, time.Now()); lost > 0 {
+		c.lost("a gap in another node's sequence", lost)
+	}
 }
 
 func (b *base) decodeError(what string, err error) {

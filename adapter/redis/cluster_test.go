@@ -29,6 +29,7 @@ func forModes(t *testing.T, f func(t *testing.T, opts redis.Options)) {
 		{"sharded-dynamic", redis.Options{Sharded: true}},
 		{"sharded-static", redis.Options{Sharded: true, SubscriptionMode: redis.Static}},
 		{"sharded-dynamic-private", redis.Options{Sharded: true, SubscriptionMode: redis.DynamicPrivate}},
+		{"streams", redis.Options{Streams: &redis.StreamsOptions{}}},
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
@@ -36,6 +37,9 @@ func forModes(t *testing.T, f func(t *testing.T, opts redis.Options)) {
 			o.URL = r.url()
 			o.Key = "t-" + strings.ReplaceAll(t.Name(), "/", "-")
 			o.RequestsTimeout = 2 * time.Second
+			if o.Streams != nil {
+				o.Streams = &redis.StreamsOptions{StreamName: o.Key, SessionKeyPrefix: o.Key + ":session:"}
+			}
 			f(t, o)
 		})
 	}

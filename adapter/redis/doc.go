@@ -2,7 +2,7 @@
 // speaks the wire format of Node's @socket.io/redis-adapter 8.3, so Go and
 // Node nodes (and @socket.io/redis-emitter processes) serve one cluster.
 //
-// Two modes, as in Node:
+// Three modes, as in Node:
 //
 //   - classic (the default, Node's createAdapter): broadcasts are
 //     MessagePack [uid, packet, opts] arrays on <key>#<nsp># (or
@@ -11,7 +11,11 @@
 //   - sharded (Options.Sharded, Node's createShardedAdapter, Redis ≥ 7):
 //     socket.io-adapter ClusterAdapter messages over SPUBLISH/SSUBSCRIBE on
 //     <key>#<nsp>#, per-room channels in Dynamic and DynamicPrivate
-//     subscription modes, responses on <key>#<nsp>#<uid>#.
+//     subscription modes, responses on <key>#<nsp>#<uid>#;
+//   - streams (Options.Streams, Node's @socket.io/redis-streams-adapter
+//     0.3, Redis ≥ 6.2, 7 for trim detection): durable messages in a Redis
+//     stream, the others over pub/sub, and connection state recovery that
+//     survives the death of the client's node (see below).
 //
 // Usage:
 //
@@ -62,7 +66,63 @@
 // are counted (Stats.PublishErrors) and logged, and the failing call
 // returns an error: nothing is lost silently. Messages that other nodes
 // published while this node was disconnected are lost, as with any Redis
-// pub/sub adapter.
+// pub/sub adapter, but not silently (see Loss detection). The streams mode
+// loses nothing the cluster accepted.
+//
+// # Streams mode and connection state recovery
+//
+// Broadcasts without acks, socketsJoin/Leave and disconnectSockets are
+// appended to the stream (XADD <stream> MAXLEN ~ <maxLen> * uid nsp type
+// data, as Node writes them) and every node, this one included, applies
+// them only from its reader (XREAD BLOCK), in stream order: local and
+// remote broadcasts reach every client in one order, and the stream entry
+// id is the offset appended to eligible events. Broadcasts with acks,
+// fetchSockets and serverSideEmit, with their responses, go through
+// pub/sub as MessagePack ClusterAdapter messages on <key>#<nsp># and
+// <key>#<nsp>#<uid>#, as in Node. One namespace lives in one stream
+// (StreamCount spreads namespaces over streams with Node's hash); splitting
+// one namespace over several streams would need an offset per stream
+// (vector offsets) that the client cannot carry, so it is not done.
+//
+// Sessions ({sid, pid, rooms, data}, base64 MessagePack under
+// <SessionKeyPrefix><pid>, as Node stores them) are written when a socket
+// connects and whenever its rooms or data change, refreshed while it lives
+// (TTL: the recovery window plus two refresh periods), and written a last
+// time when it disconnects (TTL: the window). So any node recovers any
+// client, even after its node was killed. A restore takes the session
+// (GETDEL), reads the stream from the client's offset (XRANGE), then, under
+// the lock of its reader, hands over exactly the entries up to the one the
+// reader delivered last and attaches the socket: later entries reach it
+// live. Nothing is lost or repeated between replay and live delivery.
+//
+// Appends never block the caller: each stream has an appender that sends
+// the queued messages in order (a Lua script, batched) and retries with
+// backoff while Redis fails (Stats.AppendRetries); beyond
+// StreamsOptions.MaxPending waiting messages a broadcast fails
+// (Stats.AppendsRefused). Each message carries this node's sequence number
+// (field "sbseq", ignored by Node): the script skips numbers Redis already
+// took, so a retry whose first attempt landed is not appended twice, and
+// readers skip repeated numbers. When Redis lost the node's state (a
+// restart without persistence), the appender appends its last messages
+// again (up to a minute old) and readers deliver only those they missed.
+// Readers resume from their last entry after any failure, read a reset
+// stream anew, and rewrite the sessions of local sockets. With Redis
+// without persistence a restart still loses the sessions of sockets that
+// were disconnected at that moment and makes the clients' offsets of the
+// old stream useless: a client disconnected then cannot recover.
+//
+// # Loss detection
+//
+// A node that finds it missed messages counts it (Stats.LossesDetected)
+// and, unless KeepClientsOnLoss, closes the transport of its clients in
+// the namespace (Stats.ClientsReconnected), so that they reconnect (and
+// recover, in streams mode) instead of silently missing events. It finds
+// out through: in classic and sharded modes, a lost and restored
+// subscription; in classic mode, a gap in another Go node's broadcast
+// numbers (a 4th element of the MessagePack array, which Node nodes
+// ignore; holes are given 2 s to fill, pub/sub may reorder concurrent
+// publishes); in streams mode, a gap in another node's numbers or entries
+// trimmed before they were read.
 //
 // # Concurrency
 //

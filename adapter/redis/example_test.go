@@ -56,3 +56,23 @@ func Example() {
 	}
 	// Output: node 1
 }
+
+// Example_streams configures the streams mode with connection state
+// recovery: a client that reconnects to any node within two minutes gets
+// its session and the events it missed, even if its node died.
+func Example_streams() {
+	ctx := context.Background()
+	a, err := redis.New(ctx, redis.Options{
+		URL:     "redis://127.0.0.1:6379",
+		Streams: &redis.StreamsOptions{}, // Node's defaults: stream "socket.io", MAXLEN ~ 10000
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := socketio.NewServer(&socketio.Options{
+		Adapter:                 a.Factory(),
+		ConnectionStateRecovery: &socketio.RecoveryOptions{MaxDisconnectionDuration: 2 * time.Minute},
+	})
+	_ = srv // http.Handle("/socket.io/", srv); on exit: srv.Shutdown(ctx), then a.Close()
+}

@@ -10,7 +10,9 @@ import (
 
 // TestRedisRestart restarts Redis (same port) under two nodes: publishes
 // made meanwhile fail and are counted, then the adapters reconnect,
-// resubscribe and broadcasts flow again.
+// resubscribe and broadcasts flow again. The loss is detected: the nodes'
+// clients, which may have missed messages, are disconnected (a transport
+// close) so that they reconnect.
 func TestRedisRestart(t *testing.T) {
 	for _, sharded := range []bool{false, true} {
 		name := "classic"
@@ -53,9 +55,15 @@ func TestRedisRestart(t *testing.T) {
 				n, err := nodes[0].ns().ServerCount(context.Background())
 				return err == nil && n == 2
 			})
+			select {
+			case <-c.closed:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the client that may have missed messages was not disconnected")
+			}
+			c = dial(t, nodes[1])
 			waitFor(t, 5*time.Second, func() bool { return nodes[0].ns().Emit("after", 2) == nil })
 			expectEvent(t, c, "after", "2")
-			if s := nodes[1].a.Stats(); s.Disconnects < 1 {
+			if s := nodes[1].a.Stats(); s.Disconnects < 1 || s.LossesDetected < 1 || s.ClientsReconnected != 1 {
 				t.Fatalf("stats %+v", s)
 			}
 		})

@@ -62,8 +62,75 @@ type Options struct {
 	// on the requester's own response channel rather than the shared one
 	// (classic mode), as Node's option of the same name.
 	PublishOnSpecificResponseChannel bool
+	// Streams, when set, selects the Redis Streams mode, wire-compatible
+	// with Node's @socket.io/redis-streams-adapter 0.3: durable messages in
+	// a stream, ephemeral ones over pub/sub, and connection state recovery
+	// (the namespace adapters implement adapter.SessionStore). It takes
+	// precedence over Sharded.
+	Streams *StreamsOptions
+	// KeepClientsOnLoss keeps the local clients connected when the adapter
+	// detects that this node missed messages (a lost subscription, a gap in
+	// another node's sequence, trimmed stream entries). By default their
+	// transport is closed, so that they reconnect (and recover, in streams
+	// mode) instead of silently missing events. Losses are counted either
+	// way (Stats.LossesDetected).
+	KeepClientsOnLoss bool
 	// Logger receives diagnostics. Nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// StreamsOptions configure the Redis Streams mode. The zero value gives
+// Node's defaults. Key (Options.Key) is the pub/sub channel prefix, as
+// Node's channelPrefix.
+type StreamsOptions struct {
+	// StreamName is the stream's key. Zero means "socket.io".
+	StreamName string
+	// StreamCount spreads the namespaces over this many streams
+	// (<StreamName>-<i>, i chosen by a hash of the namespace name, as Node
+	// computes it). Zero means 1: one stream, named StreamName. One
+	// namespace always lives in exactly one stream, which orders it.
+	StreamCount int
+	// MaxLen caps the stream (XADD MAXLEN ~). Zero means 10,000. A client
+	// whose offset was trimmed cannot recover.
+	MaxLen int64
+	// ReadCount is the XREAD COUNT. Zero means 100.
+	ReadCount int64
+	// BlockTime is the XREAD BLOCK time. Zero means 5s.
+	BlockTime time.Duration
+	// SessionKeyPrefix prefixes the session keys. Zero means "sio:session:".
+	SessionKeyPrefix string
+	// UseShardedPubSub sends the ephemeral messages with SPUBLISH.
+	UseShardedPubSub bool
+	// MaxPending bounds the messages waiting to be appended (Redis slow or
+	// unreachable); beyond it Broadcast fails (counted in
+	// Stats.AppendsRefused). Zero means 100,000.
+	MaxPending int
+}
+
+func (o *StreamsOptions) withDefaults() *StreamsOptions {
+	c := *o
+	if c.StreamName == "" {
+		c.StreamName = "socket.io"
+	}
+	if c.StreamCount <= 0 {
+		c.StreamCount = 1
+	}
+	if c.MaxLen <= 0 {
+		c.MaxLen = 10_000
+	}
+	if c.ReadCount <= 0 {
+		c.ReadCount = 100
+	}
+	if c.BlockTime <= 0 {
+		c.BlockTime = 5 * time.Second
+	}
+	if c.SessionKeyPrefix == "" {
+		c.SessionKeyPrefix = "sio:session:"
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 100_000
+	}
+	return &c
 }
 
 func (o Options) withDefaults() Options {
@@ -78,6 +145,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Streams != nil {
+		o.Streams = o.Streams.withDefaults()
 	}
 	return o
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/redis/rueidis"
 
@@ -28,6 +29,7 @@ type Adapter struct {
 	ownClient bool
 	log       *slog.Logger
 	sub       *subscriber
+	streams   *streamsHub // streams mode only
 	stats     counters
 
 	ctx    context.Context
@@ -72,6 +74,11 @@ func New(ctx context.Context, opts Options) (*Adapter, error) {
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.sub = newSubscriber(a)
 	a.goTracked(func() { a.sub.run(a.ctx) })
+	if o.Streams != nil {
+		a.streams = newStreamsHub(a)
+	} else {
+		a.goTracked(a.sweepSequences)
+	}
 	return a, nil
 }
 
@@ -87,9 +94,12 @@ func (a *Adapter) Stats() Stats { return a.stats.snapshot() }
 func (a *Adapter) Factory() adapter.Factory {
 	return func(ns adapter.Namespace) adapter.Adapter {
 		var na nsAdapter
-		if a.opts.Sharded {
+		switch {
+		case a.streams != nil:
+			na = newStreamsNS(a, ns)
+		case a.opts.Sharded:
 			na = newSharded(a, ns)
-		} else {
+		default:
 			na = newClassic(a, ns)
 		}
 		a.mu.Lock()
@@ -107,7 +117,9 @@ func (a *Adapter) forget(na nsAdapter) {
 
 // Close closes every namespace adapter, stops the subscription
 // connection and waits for the adapter's goroutines. A client given in
-// Options is not closed.
+// Options is not closed. In streams mode it stops writing sessions, and
+// gives the messages still waiting for Redis up to 2 s to be appended
+// (those left are counted in Stats.AppendsDropped).
 func (a *Adapter) Close() error {
 	a.mu.Lock()
 	if a.closed {
@@ -120,16 +132,67 @@ func (a *Adapter) Close() error {
 		nsps = append(nsps, na)
 	}
 	a.mu.Unlock()
+	if a.streams != nil {
+		a.streams.store.close()
+		a.streams.close(2 * time.Second)
+	}
 	for _, na := range nsps {
 		_ = na.Close()
 	}
 	a.cancel()
 	a.sub.close()
 	a.wg.Wait()
+	if a.streams != nil {
+		a.streams.dropUnappended()
+	}
 	if a.ownClient {
 		a.client.Close()
 	}
 	return nil
+}
+
+// namespaces returns the namespace adapters.
+func (a *Adapter) namespaces() []nsAdapter {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]nsAdapter, 0, len(a.nsps))
+	for na := range a.nsps {
+		out = append(out, na)
+	}
+	return out
+}
+
+// onResubscribed runs after the subscription connection came back: in
+// pub/sub modes, whatever was published meanwhile is lost for this node.
+func (a *Adapter) onResubscribed() {
+	if a.streams != nil {
+		return // ephemeral messages only: their requesters time out
+	}
+	for _, na := range a.namespaces() {
+		if l, ok := na.(interface{ resubscribed() }); ok {
+			l.resubscribed()
+		}
+	}
+}
+
+// sweepSequences expires the holes of classic mode's sequence trackers.
+func (a *Adapter) sweepSequences() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case now := <-t.C:
+			for _, na := range a.namespaces() {
+				if c, ok := na.(*classic); ok {
+					if n := c.seqs.sweep(now); n > 0 {
+						c.lost("a gap in another node's sequence", n)
+					}
+				}
+			}
+		}
+	}
 }
 
 func (a *Adapter) goTracked(f func()) {

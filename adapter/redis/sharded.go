@@ -19,20 +19,41 @@ type sharded struct {
 	base
 	channel         string // <prefix>#<nsp>#
 	responseChannel string // <prefix>#<nsp>#<uid>#
+	cfg             pubsubConfig
 
 	roomMu   sync.Mutex
 	roomSubs map[string]<-chan struct{} // dynamic room channels → ready
 }
 
+// pubsubConfig is how a ClusterAdapter-format namespace adapter uses
+// pub/sub: sharded mode uses SPUBLISH and per-room channels; streams mode
+// only the namespace and response channels, with MessagePack messages.
+type pubsubConfig struct {
+	sharded bool             // SPUBLISH/SSUBSCRIBE rather than PUBLISH/SUBSCRIBE
+	mode    SubscriptionMode // room channels
+	packed  bool             // always MessagePack (the streams adapter's pub/sub)
+}
+
+func (c pubsubConfig) kind() kind {
+	if c.sharded {
+		return shardSub
+	}
+	return channelSub
+}
+
 func newSharded(a *Adapter, ns adapter.Namespace) *sharded {
-	s := &sharded{base: newBase(a, ns), roomSubs: make(map[string]<-chan struct{})}
+	return newClusterPubSub(a, ns, pubsubConfig{sharded: true, mode: a.opts.SubscriptionMode})
+}
+
+func newClusterPubSub(a *Adapter, ns adapter.Namespace, cfg pubsubConfig) *sharded {
+	s := &sharded{base: newBase(a, ns), roomSubs: make(map[string]<-chan struct{}), cfg: cfg}
 	s.channel = a.opts.Key + "#" + s.nsp + "#"
 	s.responseChannel = s.channel + a.uid + "#"
 	s.ready = []<-chan struct{}{
-		a.sub.add(shardSub, s.channel, s.onRaw),
-		a.sub.add(shardSub, s.responseChannel, s.onRawResponse),
+		a.sub.add(cfg.kind(), s.channel, s.onRaw),
+		a.sub.add(cfg.kind(), s.responseChannel, s.onRawResponse),
 	}
-	if a.opts.SubscriptionMode != Static {
+	if cfg.mode != Static {
 		s.Memory.OnRoomCreated = s.roomCreated
 		s.Memory.OnRoomDeleted = s.roomDeleted
 	}
@@ -44,7 +65,7 @@ func (s *sharded) roomChannel(room string) string { return s.channel + room + "#
 // separate reports whether room has its own channel in this mode; in
 // Dynamic mode only public rooms (not a socket id) do.
 func (s *sharded) separate(room string) bool {
-	switch s.a.opts.SubscriptionMode {
+	switch s.cfg.mode {
 	case DynamicPrivate:
 		return true
 	case Dynamic:
@@ -60,7 +81,7 @@ func (s *sharded) roomCreated(room string) {
 	s.roomMu.Lock()
 	defer s.roomMu.Unlock()
 	if _, ok := s.roomSubs[room]; !ok && s.HasRoom(room) {
-		s.roomSubs[room] = s.a.sub.add(shardSub, s.roomChannel(room), s.onRaw)
+		s.roomSubs[room] = s.a.sub.add(s.cfg.kind(), s.roomChannel(room), s.onRaw)
 	}
 }
 
@@ -69,7 +90,7 @@ func (s *sharded) roomDeleted(room string) {
 	defer s.roomMu.Unlock()
 	if _, ok := s.roomSubs[room]; ok && !s.HasRoom(room) {
 		delete(s.roomSubs, room)
-		s.a.sub.remove(shardSub, s.roomChannel(room))
+		s.a.sub.remove(s.cfg.kind(), s.roomChannel(room))
 	}
 }
 
@@ -97,26 +118,35 @@ func (s *sharded) roomsReady(ctx context.Context) {
 // Close unsubscribes every channel of the namespace and fails its pending
 // requests.
 func (s *sharded) Close() error {
-	s.a.sub.remove(shardSub, s.channel)
-	s.a.sub.remove(shardSub, s.responseChannel)
-	s.roomMu.Lock()
-	for room := range s.roomSubs {
-		s.a.sub.remove(shardSub, s.roomChannel(room))
-	}
-	clear(s.roomSubs)
-	s.roomMu.Unlock()
-	s.closeBase()
+	s.closeChannels()
 	s.a.forget(s)
 	return nil
 }
 
+// closeChannels unsubscribes every channel and fails pending requests.
+func (s *sharded) closeChannels() {
+	s.a.sub.remove(s.cfg.kind(), s.channel)
+	s.a.sub.remove(s.cfg.kind(), s.responseChannel)
+	s.roomMu.Lock()
+	for room := range s.roomSubs {
+		s.a.sub.remove(s.cfg.kind(), s.roomChannel(room))
+	}
+	clear(s.roomSubs)
+	s.roomMu.Unlock()
+	s.closeBase()
+}
+
 // encode encodes a message of this node.
 func (s *sharded) encode(t clusterwire.MessageType, d *clusterwire.MessageData, atts [][]byte) ([]byte, error) {
-	return clusterwire.EncodeMessage(clusterwire.Message{UID: s.a.uid, Nsp: s.nsp, Type: t}, d, atts)
+	m := clusterwire.Message{UID: s.a.uid, Nsp: s.nsp, Type: t}
+	if s.cfg.packed {
+		return clusterwire.EncodeMessagePacked(m, d, atts)
+	}
+	return clusterwire.EncodeMessage(m, d, atts)
 }
 
 func (s *sharded) msg(channel string, payload []byte) message {
-	return message{channel: channel, payload: payload, sharded: true}
+	return message{channel: channel, payload: payload, sharded: s.cfg.sharded}
 }
 
 // publish publishes a message of this node on channel.
@@ -158,7 +188,7 @@ func (s *sharded) broadcastChannel(opts adapter.Options) string {
 		return s.channel
 	}
 	room := opts.Rooms[0]
-	mode := s.a.opts.SubscriptionMode
+	mode := s.cfg.mode
 	if mode == DynamicPrivate || mode == Dynamic && !(utf8.ValidString(room) && utf16Len(room) == 20) {
 		return s.roomChannel(room)
 	}
@@ -318,7 +348,7 @@ func (s *sharded) ServerSideEmit(ctx context.Context, data []any, ack bool) ([]p
 // ServerCount returns the number of nodes subscribed to the namespace
 // channel (PUBSUB SHARDNUMSUB), this one included.
 func (s *sharded) ServerCount(ctx context.Context) (int, error) {
-	return s.a.numSub(ctx, s.channel, true)
+	return s.a.numSub(ctx, s.channel, s.cfg.sharded)
 }
 
 func (s *sharded) decode(payload []byte) (*clusterwire.Message, *clusterwire.MessageData, [][]byte, bool) {

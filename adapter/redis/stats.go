@@ -25,6 +25,45 @@ type Stats struct {
 	// PartialRequests counts cluster requests that ended without every
 	// node's answer.
 	PartialRequests uint64
+
+	// LossesDetected counts the times this node found that it missed
+	// messages meant for its clients: a subscription lost and restored
+	// (classic and sharded modes), a gap in another Switchboard node's
+	// sequence numbers, or stream entries trimmed before this node read
+	// them (streams mode).
+	LossesDetected uint64
+	// ClientsReconnected counts local clients whose transport was closed
+	// after a loss, so that they reconnect (and recover in streams mode).
+	ClientsReconnected uint64
+
+	// Appended counts stream entries appended (streams mode).
+	Appended uint64
+	// AppendRetries counts failed append attempts, each retried with
+	// backoff (Redis unreachable or refusing).
+	AppendRetries uint64
+	// AppendsPending is the number of messages waiting to be appended.
+	AppendsPending int64
+	// AppendsRefused counts broadcasts refused because MaxPending messages
+	// were already waiting; the caller got an error.
+	AppendsRefused uint64
+	// AppendsDropped counts messages still unappended when the adapter
+	// closed (Redis unreachable through the close).
+	AppendsDropped uint64
+	// EntriesRead counts stream entries read.
+	EntriesRead uint64
+	// DuplicatesSkipped counts stream entries skipped because they repeat
+	// one already delivered (a replay after a stream reset).
+	DuplicatesSkipped uint64
+	// StreamResets counts the times Redis lost the stream state this node
+	// had written (a restart without persistence, a rollback); its recent
+	// entries were then appended again.
+	StreamResets uint64
+	// SessionWriteErrors counts session writes (persist, refresh, drop)
+	// that failed.
+	SessionWriteErrors uint64
+	// LiveSessions is the number of connected sockets whose session this
+	// node keeps refreshed in Redis.
+	LiveSessions int64
 }
 
 type counters struct {
@@ -37,17 +76,42 @@ type counters struct {
 	resubscribes    atomic.Uint64
 	partialRequests atomic.Uint64
 	failStreak      atomic.Uint64 // publish failures since the last success
+
+	lossesDetected     atomic.Uint64
+	clientsReconnected atomic.Uint64
+	appended           atomic.Uint64
+	appendRetries      atomic.Uint64
+	appendsPending     atomic.Int64
+	appendsRefused     atomic.Uint64
+	appendsDropped     atomic.Uint64
+	entriesRead        atomic.Uint64
+	duplicatesSkipped  atomic.Uint64
+	streamResets       atomic.Uint64
+	sessionWriteErrors atomic.Uint64
+	liveSessions       atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
-		Connected:       c.connected.Load(),
-		Published:       c.published.Load(),
-		PublishErrors:   c.publishErrors.Load(),
-		Received:        c.received.Load(),
-		DecodeErrors:    c.decodeErrors.Load(),
-		Disconnects:     c.disconnects.Load(),
-		Resubscribes:    c.resubscribes.Load(),
-		PartialRequests: c.partialRequests.Load(),
+		Connected:          c.connected.Load(),
+		Published:          c.published.Load(),
+		PublishErrors:      c.publishErrors.Load(),
+		Received:           c.received.Load(),
+		DecodeErrors:       c.decodeErrors.Load(),
+		Disconnects:        c.disconnects.Load(),
+		Resubscribes:       c.resubscribes.Load(),
+		PartialRequests:    c.partialRequests.Load(),
+		LossesDetected:     c.lossesDetected.Load(),
+		ClientsReconnected: c.clientsReconnected.Load(),
+		Appended:           c.appended.Load(),
+		AppendRetries:      c.appendRetries.Load(),
+		AppendsPending:     c.appendsPending.Load(),
+		AppendsRefused:     c.appendsRefused.Load(),
+		AppendsDropped:     c.appendsDropped.Load(),
+		EntriesRead:        c.entriesRead.Load(),
+		DuplicatesSkipped:  c.duplicatesSkipped.Load(),
+		StreamResets:       c.streamResets.Load(),
+		SessionWriteErrors: c.sessionWriteErrors.Load(),
+		LiveSessions:       c.liveSessions.Load(),
 	}
 }

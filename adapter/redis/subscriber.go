@@ -165,6 +165,7 @@ func (s *subscriber) subscribeAll(ctx context.Context, dc rueidis.DedicatedClien
 	if s.everConn {
 		s.a.stats.resubscribes.Add(1)
 		s.a.log.Warn("redis subscription connection restored; resubscribed", "subscriptions", len(keys))
+		s.a.onResubscribed()
 	}
 	s.everConn = true
 	return nil

@@ -30,7 +30,11 @@ func newCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) (*nod
 	if err != nil {
 		return nil, fmt.Errorf("--redis: connecting: %w", err)
 	}
-	ad, err := redis.New(ctx, redis.Options{Client: client, Key: cfg.RedisKey, Sharded: cfg.RedisSharded, Logger: log})
+	ropts := redis.Options{Client: client, Key: cfg.RedisKey, Sharded: cfg.RedisSharded, Logger: log}
+	if cfg.Recovery {
+		ropts.Streams = &redis.StreamsOptions{} // sessions and missed events in Redis
+	}
+	ad, err := redis.New(ctx, ropts)
 	if err != nil {
 		client.Close()
 		return nil, err
@@ -75,4 +79,16 @@ func writeRedisMetrics(m *metrics.Writer, s redis.Stats) {
 	m.Counter("switchboard_redis_disconnects_total", "Losses of the Redis subscription connection.", float64(s.Disconnects))
 	m.Counter("switchboard_redis_resubscribes_total", "Re-subscriptions after a loss.", float64(s.Resubscribes))
 	m.Counter("switchboard_redis_partial_requests_total", "Cluster requests that ended without every node's answer.", float64(s.PartialRequests))
+	m.Counter("switchboard_redis_losses_detected_total", "Times this node found it missed adapter messages (lost subscription, sequence gap, trimmed stream entries).", float64(s.LossesDetected))
+	m.Counter("switchboard_redis_loss_reconnects_total", "Clients disconnected (transport close) after a loss, so that they reconnect and recover.", float64(s.ClientsReconnected))
+	m.Counter("switchboard_redis_stream_appended_total", "Stream entries appended (streams mode).", float64(s.Appended))
+	m.Counter("switchboard_redis_stream_append_retries_total", "Failed stream appends, retried with backoff.", float64(s.AppendRetries))
+	m.Gauge("switchboard_redis_stream_appends_pending", "Messages waiting to be appended to the stream.", float64(s.AppendsPending))
+	m.Counter("switchboard_redis_stream_appends_refused_total", "Broadcasts refused because too many messages were waiting for Redis.", float64(s.AppendsRefused))
+	m.Counter("switchboard_redis_stream_appends_dropped_total", "Messages never appended because the adapter closed while Redis was unreachable.", float64(s.AppendsDropped))
+	m.Counter("switchboard_redis_stream_entries_read_total", "Stream entries read.", float64(s.EntriesRead))
+	m.Counter("switchboard_redis_stream_duplicates_skipped_total", "Stream entries skipped as repeats of delivered ones.", float64(s.DuplicatesSkipped))
+	m.Counter("switchboard_redis_stream_resets_total", "Times Redis lost the stream state (restart without persistence); recent entries were appended again.", float64(s.StreamResets))
+	m.Counter("switchboard_redis_session_write_errors_total", "Session writes to Redis that failed.", float64(s.SessionWriteErrors))
+	m.Gauge("switchboard_redis_live_sessions", "Sessions of connected sockets kept in Redis for recovery.", float64(s.LiveSessions))
 }

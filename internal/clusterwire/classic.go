@@ -117,14 +117,29 @@ type Broadcast struct {
 	// Packet's Namespace is the packet's nsp ("/" when absent).
 	Packet *parser.Packet
 	Opts   adapter.Options
+	// Seq is the publisher's sequence number on the namespace, a
+	// Switchboard extension sent as a 4th array element (Node nodes
+	// ignore it); 0 when absent.
+	Seq uint64
 }
 
 // AppendBroadcast appends the MessagePack broadcast message of uid for p
 // (whose Namespace is the adapter's) and opts, as @socket.io/redis-adapter
 // and @socket.io/redis-emitter publish it.
 func AppendBroadcast(dst []byte, uid string, p *parser.Packet, opts adapter.Options) ([]byte, error) {
+	return AppendBroadcastSeq(dst, uid, 0, p, opts)
+}
+
+// AppendBroadcastSeq is AppendBroadcast with the publisher's sequence
+// number as a 4th array element when seq is not zero: Node's adapter
+// destructures [uid, packet, opts] and ignores it.
+func AppendBroadcastSeq(dst []byte, uid string, seq uint64, p *parser.Packet, opts adapter.Options) ([]byte, error) {
 	w := PacketToWire(p)
-	dst = appendArrayLen(dst, 3)
+	if seq != 0 {
+		dst = appendArrayLen(dst, 4)
+	} else {
+		dst = appendArrayLen(dst, 3)
+	}
 	dst = appendStr(dst, uid)
 	n := 3
 	if w.ID != nil {
@@ -148,7 +163,11 @@ func AppendBroadcast(dst []byte, uid string, p *parser.Packet, opts adapter.Opti
 	dst = appendMapLen(dst, 3)
 	dst = appendStrings(appendStr(dst, "rooms"), opts.Rooms)
 	dst = appendStrings(appendStr(dst, "except"), dedupe(opts.Except))
-	return appendFlags(appendStr(dst, "flags"), opts.Flags), nil
+	dst = appendFlags(appendStr(dst, "flags"), opts.Flags)
+	if seq != 0 {
+		dst = appendUint(dst, seq)
+	}
+	return dst, nil
 }
 
 func appendFlags(dst []byte, f adapter.Flags) []byte {
@@ -196,15 +215,59 @@ func DecodeBroadcast(b []byte) (Broadcast, error) {
 	if out.Opts, err = readOpts(&r); err != nil {
 		return Broadcast{}, err
 	}
-	for k := 3; k < n; k++ {
-		if err := r.skip(1); err != nil {
-			return Broadcast{}, err
-		}
+	if out.Seq, err = readSeq(&r, n); err != nil {
+		return Broadcast{}, err
 	}
 	if r.i != len(b) {
 		return Broadcast{}, errBroadcast
 	}
 	return out, nil
+}
+
+// readSeq reads the elements after the 3rd of an n-element broadcast array:
+// the sequence number (when the 4th is a positive integer), then anything
+// else, skipped.
+func readSeq(r *reader, n int) (uint64, error) {
+	var seq uint64
+	for k := 3; k < n; k++ {
+		if c, err := r.peek(); err == nil && k == 3 && (c <= 0x7f || c >= 0xcc && c <= 0xcf) {
+			_, i, isInt, err := r.number()
+			if err != nil {
+				return 0, err
+			}
+			if isInt && i > 0 {
+				seq = uint64(i)
+			}
+			continue
+		}
+		if err := r.skip(1); err != nil {
+			return 0, err
+		}
+	}
+	return seq, nil
+}
+
+// PeekBroadcast reads only the sender's uid and sequence number of a
+// broadcast message, skipping its packet and options.
+func PeekBroadcast(b []byte) (uid string, seq uint64, err error) {
+	r := reader{b: b}
+	n, err := r.arrayLen()
+	if err != nil || n < 3 {
+		return "", 0, errBroadcast
+	}
+	if !r.isNil() {
+		if uid, err = r.str(); err != nil {
+			return "", 0, err
+		}
+	}
+	if err := r.skip(1); err != nil {
+		return "", 0, err
+	}
+	if err := r.skip(1); err != nil {
+		return "", 0, err
+	}
+	seq, err = readSeq(&r, n)
+	return uid, seq, err
 }
 
 func readPacket(r *reader) (*parser.Packet, error) {

@@ -99,3 +99,37 @@ func FuzzTranscode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeStreamEntry covers stream entries (JSON and base64 MessagePack
+// data) and the classic broadcast peek.
+func FuzzDecodeStreamEntry(f *testing.F) {
+	f.Add("3", `{"opts":{"rooms":[],"except":[]},"packet":{"type":2,"data":["e"],"nsp":"/"}}`, "1")
+	f.Add("3", nodeBinaryData, "")
+	f.Add("4", `{"opts":{"rooms":["a"],"except":[]},"rooms":["b"]}`, "x")
+	f.Fuzz(func(t *testing.T, typ, data, seq string) {
+		m, d, atts, _, err := DecodeStreamEntry(map[string]string{"uid": "u", "nsp": "/", "type": typ, "data": data, "sbseq": seq})
+		if err != nil {
+			return
+		}
+		if _, err := EncodeStreamEntry(Message{UID: m.UID, Nsp: m.Nsp, Type: m.Type}, d, atts, 1); err != nil && len(atts) == 0 {
+			t.Fatalf("re-encoding %q: %v", data, err)
+		}
+		_, _, _ = PeekBroadcast([]byte(data))
+	})
+}
+
+// FuzzDecodeSession checks that session values never panic and that what
+// decodes re-encodes.
+func FuzzDecodeSession(f *testing.F) {
+	f.Add(nodeSession)
+	f.Add("gKA=")
+	f.Fuzz(func(t *testing.T, v string) {
+		s, err := DecodeSession(v)
+		if err != nil {
+			return
+		}
+		if _, err := EncodeSession(s); err != nil {
+			t.Fatalf("re-encoding %q: %v", v, err)
+		}
+	})
+}

@@ -70,6 +70,12 @@ type Config struct {
 	// WebSocket upgrade, which may land on another node, before the
 	// application sees it.
 	TakeoverWindow time.Duration
+	// Recovery turns connection state recovery on; with RedisURL it
+	// selects the Redis Streams adapter, which keeps sessions and missed
+	// events in Redis so that any node recovers any client.
+	Recovery bool
+	// RecoveryWindow is how long a disconnected client can recover.
+	RecoveryWindow time.Duration
 }
 
 // setting describes one flag and its environment variable.
@@ -140,6 +146,8 @@ func settings(c *Config) []setting {
 		{"cluster-secret", "SWITCHBOARD_CLUSTER_SECRET", "secret that authenticates requests between nodes", str(&c.ClusterSecret, "")},
 		{"advertise-addr", "SWITCHBOARD_ADVERTISE_ADDR", "host:port other nodes reach this node's internal listener at (default: the internal listener's address)", str(&c.AdvertiseAddr, "")},
 		{"takeover-window", "SWITCHBOARD_TAKEOVER_WINDOW", "how long a new polling session waits for its WebSocket upgrade before the application sees it (stickiness-free mode)", dur(&c.TakeoverWindow, 300*time.Millisecond)},
+		{"recovery", "SWITCHBOARD_RECOVERY", "connection state recovery: reconnecting clients get their session and missed events back (with --redis: the Redis Streams adapter, any node recovers any client)", boolean(&c.Recovery)},
+		{"recovery-window", "SWITCHBOARD_RECOVERY_WINDOW", "how long a disconnected client can recover (with --recovery)", dur(&c.RecoveryWindow, 2*time.Minute)},
 	}
 }
 
@@ -225,6 +233,9 @@ func (c *Config) finish() error {
 		} else {
 			c.AdvertiseAddr = c.InternalListen
 		}
+	}
+	if c.RecoveryWindow <= 0 {
+		errs = append(errs, errors.New("recovery-window must be positive"))
 	}
 	if c.DrainWindow < 0 || c.DrainWindow >= c.ShutdownGrace {
 		errs = append(errs, errors.New("drain-window must be at least 0 and shorter than shutdown-grace"))
