@@ -59,8 +59,8 @@ func isUpgrade(r *http.Request) bool {
 // the session here and serves the upgrade on it.
 func (n *Node) takeover(w http.ResponseWriter, r *http.Request, sid, addr string) bool {
 	engine := n.engine.Load()
-	if engine == nil {
-		return false
+	if engine == nil || !engine.Accepting() {
+		return false // a draining node leaves the session where it is
 	}
 	start := time.Now()
 	end := n.beginAdopt(sid)

@@ -154,6 +154,13 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.recvMu.Lock()
+	if c.wasMoved() {
+		// The session moved to another node while this body was read:
+		// its packets belong there, not to the floor.
+		c.recvMu.Unlock()
+		c.forwardMoved(w, r, body)
+		return
+	}
 	err = decodePayload(body, func(p inPacket) error {
 		if c.isClosed() || !c.handlePacket(p) {
 			return errStop
@@ -172,6 +179,24 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", "2")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(okBody)
+}
+
+// wasMoved reports whether the session was handed over to another node.
+func (c *Conn) wasMoved() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.moved
+}
+
+// forwardMoved hands a POST whose session moved meanwhile to the Router,
+// which sends it on to the session's new node.
+func (c *Conn) forwardMoved(w http.ResponseWriter, r *http.Request, body []byte) {
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	r2.ContentLength = int64(len(body))
+	if c.srv.opts.Router == nil || !c.srv.opts.Router.ServeForeign(w, r2, c.id) {
+		c.srv.refuse(w, r, requestError(CodeUnknownSID, "MOVED"), false)
+	}
 }
 
 // errStop ends payload decoding early without an error of the client's.
