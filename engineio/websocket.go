@@ -40,6 +40,9 @@ type wsTransport struct {
 	closed  atomic.Bool // set once by close; no write starts after it
 }
 
+// wsReadBufferSize is the read buffer of a WebSocket connection.
+const wsReadBufferSize = 512
+
 // upgradeWebSocket answers the WebSocket handshake with 101.
 func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request) (*wsTransport, error) {
 	var ext *wsflate.Extension
@@ -53,7 +56,14 @@ func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request) (*wsTr
 	if err != nil {
 		return nil, err
 	}
-	t := &wsTransport{conn: conn, br: rw.Reader, writeTimeout: s.opts.WriteTimeout}
+	br := rw.Reader
+	if br.Buffered() == 0 {
+		// net/http's 4 KiB reader is kept for the connection's lifetime:
+		// a small one holds a frame header and most messages, and saves
+		// memory on every idle connection.
+		br = bufio.NewReaderSize(conn, wsReadBufferSize)
+	}
+	t := &wsTransport{conn: conn, br: br, writeTimeout: s.opts.WriteTimeout}
 	if ext != nil {
 		_, t.deflate = ext.Accepted()
 		t.threshold = s.opts.PerMessageDeflate.Threshold
