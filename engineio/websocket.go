@@ -35,9 +35,10 @@ type wsTransport struct {
 	threshold    int
 	writeTimeout time.Duration
 
-	writeMu sync.Mutex  // serialises frame writes
-	bufs    net.Buffers // scratch for writePackets, guarded by writeMu
-	closed  atomic.Bool // set once by close; no write starts after it
+	writeMu  sync.Mutex  // serialises frame writes
+	bufs     net.Buffers // scratch for writePackets, guarded by writeMu
+	deadline time.Time   // the write deadline set last, guarded by writeMu
+	closed   atomic.Bool // set once by close; no write starts after it
 }
 
 // wsReadBufferSize is the read buffer of a WebSocket connection.
@@ -91,12 +92,16 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 		t.close(ws.StatusGoingAway)
 		return
 	}
-	defer s.goroutines.Done()
 	c.start()
 	c.mu.Lock()
 	c.wakeLocked()
 	c.mu.Unlock()
-	c.readLoop(t)
+	// Read on a goroutine of our own: net/http frees what it kept for the
+	// hijacked request once the handler returns.
+	go func() {
+		defer s.goroutines.Done()
+		c.readLoop(t)
+	}()
 }
 
 // serveUpgrade runs the polling → WebSocket upgrade of c.
@@ -110,13 +115,11 @@ func (s *Server) serveUpgrade(c *Conn, w http.ResponseWriter, r *http.Request) {
 		s.goroutines.Add(1)
 	}
 	c.mu.Unlock()
-	if !refuse {
-		defer s.goroutines.Done()
-	}
 	t, err := s.upgradeWebSocket(w, r)
 	if err != nil || refuse {
 		if !refuse {
 			c.abortUpgrade()
+			s.goroutines.Done()
 		}
 		if t != nil {
 			// Node completes the 101 and then closes a WebSocket it cannot use.
@@ -124,6 +127,17 @@ func (s *Server) serveUpgrade(c *Conn, w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	// The connection is hijacked: the handler returns, so that net/http
+	// frees what it kept for the request, and a goroutine of our own reads.
+	go func() {
+		defer s.goroutines.Done()
+		c.runUpgrade(t)
+	}()
+}
+
+// runUpgrade runs the probe on the new WebSocket t and, once the session
+// switched to it, reads it until it closes.
+func (c *Conn) runUpgrade(t *wsTransport) {
 	c.mu.Lock()
 	if c.state == stateClosed {
 		c.mu.Unlock()
@@ -132,7 +146,7 @@ func (s *Server) serveUpgrade(c *Conn, w http.ResponseWriter, r *http.Request) {
 	}
 	c.ws = t // closed with the session if it ends during the probe
 	c.mu.Unlock()
-	timer := time.AfterFunc(s.opts.UpgradeTimeout, func() { t.close(ws.StatusNormalClosure) })
+	timer := time.AfterFunc(c.srv.opts.UpgradeTimeout, func() { t.close(ws.StatusNormalClosure) })
 	ok := c.probe(t)
 	timer.Stop()
 	if !ok {
@@ -140,7 +154,7 @@ func (s *Server) serveUpgrade(c *Conn, w http.ResponseWriter, r *http.Request) {
 		c.abortUpgrade()
 		return
 	}
-	s.stats.upgrades.Add(1)
+	c.srv.stats.upgrades.Add(1)
 	c.readLoop(t)
 }
 
@@ -326,7 +340,13 @@ func (t *wsTransport) startWrite() error {
 	if t.closed.Load() {
 		return net.ErrClosed
 	}
-	_ = t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout))
+	// Re-arming the deadline costs a timer update per write: do it only
+	// when less than half of WriteTimeout is left, so a write gets between
+	// half of it and all of it.
+	if now := time.Now(); t.deadline.Sub(now) < t.writeTimeout/2 {
+		t.deadline = now.Add(t.writeTimeout)
+		_ = t.conn.SetWriteDeadline(t.deadline)
+	}
 	if t.closed.Load() {
 		return net.ErrClosed
 	}
