@@ -14,7 +14,7 @@ FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
 	./internal/clusterwire:FuzzDecodeMessage ./internal/clusterwire:FuzzTranscode \
 	./internal/clusterwire:FuzzDecodeStreamEntry ./internal/clusterwire:FuzzDecodeSession
 
-.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-browser test-interop test-lb test-recovery test-k8s clean
+.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-browser test-interop test-lb test-recovery test-bench test-k8s clean
 
 run: assets
 	$(GO) run ./cmd/switchboard serve
@@ -36,7 +36,7 @@ VERSION ?= dev
 image-binary: assets
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/switchboard-io/switchboard/internal/cli.Version=${VERSION}" -o $(BIN)/image/switchboard ./cmd/switchboard
 
-test: vet test-go fuzz image-binary test-compat test-browser test-interop test-lb test-recovery test-k8s
+test: vet test-go fuzz image-binary test-compat test-browser test-interop test-lb test-recovery test-bench test-k8s
 	@echo "make test: all suites passed"
 
 vet:
@@ -72,6 +72,11 @@ test-lb: build
 # HAProxy, 300 clients, about 90 s), and with Node's streams adapter.
 test-recovery: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node --test test/recovery/
+
+# The benchmark harness runs (a tiny smoke configuration; numbers are never
+# asserted). The full side-by-side run: bash bench/run.sh (docs/benchmarks.md).
+test-bench: build
+	$(GO) run ./bench/loadgen -smoke
 
 # deploy/kubernetes checked by a real kube-apiserver (deploy/kubernetes/verify/README.md).
 test-k8s:

@@ -1,0 +1,257 @@
+// Command goserver is the Go side of the benchmark harness: a Switchboard
+// server (package socketio, with adapter/redis for cluster runs) with the
+// same events and endpoints as the Node reference server
+// bench/node-server.mjs.
+//
+//	goserver [-listen 127.0.0.1:0] [-internal-listen 127.0.0.1:0] [-redis URL] [-max-queue BYTES]
+//
+// Once listening it prints one line, "listening http=HOST:PORT
+// internal=HOST:PORT", and serves until SIGTERM or SIGINT.
+//
+// Socket events (main namespace):
+//
+//	echo-ack (args..., ack)      acks with its arguments
+//	join (room, ack)             joins room, acks true
+//	bench-broadcast (opts, ack)  starts a broadcast loop (opts as below), acks "ok"
+//
+// HTTP, public listener:
+//
+//	/bench/broadcast?rate=R&duration=MS&size=B&rooms=K
+//	    emits R broadcasts per second for MS milliseconds, event "tick" with
+//	    one string argument of B bytes, "<CLOCK_MONOTONIC µs>:xxx...", to
+//	    every client (K=0) or to rooms r0..r(K-1) in turn; returns at once
+//	/bench/stop       stops the broadcast loop
+//	/bench/drop-all   closes every connection (a transport close: clients reconnect)
+//	/bench/stats      {"pid","clients","goroutines","slowClients"}
+//
+// The internal listener serves /metrics (switchboard_goroutines and a few
+// counters) and /debug/pprof/.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-io/switchboard/adapter/redis"
+	"github.com/switchboard-io/switchboard/bench/internal/mono"
+	"github.com/switchboard-io/switchboard/engineio"
+	"github.com/switchboard-io/switchboard/socketio"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:0", "public address")
+	internal := flag.String("internal-listen", "127.0.0.1:0", "internal address (/metrics, /debug/pprof)")
+	redisURL := flag.String("redis", "", "Redis URL: join a cluster with adapter/redis")
+	maxQueue := flag.Int("max-queue", 0, "per-connection outbound queue bound, bytes (0: engineio's default, 4 MiB)")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	opts := &socketio.Options{Engine: engineio.Options{MaxQueueBytes: *maxQueue, Logger: log}, Logger: log}
+	var ra *redis.Adapter
+	if *redisURL != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		a, err := redis.New(ctx, redis.Options{URL: *redisURL, Logger: log})
+		cancel()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		ra = a
+		opts.Adapter = a.Factory()
+	}
+	io := socketio.NewServer(opts)
+	b := &broadcaster{ns: io.Of("/")}
+	io.OnConnection(func(s *socketio.Socket) {
+		s.On("echo-ack", func(e *socketio.Event) {
+			args := make([]any, len(e.Args))
+			for i, a := range e.Args {
+				args[i] = a // relayed byte for byte
+			}
+			_ = e.Ack(args...)
+		})
+		s.On("join", func(e *socketio.Event) {
+			var room string
+			if e.Decode(&room) == nil {
+				s.Join(room)
+			}
+			_ = e.Ack(true)
+		})
+		s.On("bench-broadcast", func(e *socketio.Event) {
+			var o struct {
+				Rate     float64 `json:"rate"`
+				Duration int     `json:"duration"`
+				Size     int     `json:"size"`
+				Rooms    int     `json:"rooms"`
+			}
+			if e.Decode(&o) != nil {
+				_ = e.Ack("bad options")
+				return
+			}
+			b.start(o.Rate, time.Duration(o.Duration)*time.Millisecond, o.Size, o.Rooms)
+			_ = e.Ack("ok")
+		})
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle(io.Path(), io)
+	mux.HandleFunc("/bench/broadcast", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		rate, _ := strconv.ParseFloat(q.Get("rate"), 64)
+		ms, _ := strconv.Atoi(q.Get("duration"))
+		size, _ := strconv.Atoi(q.Get("size"))
+		rooms, _ := strconv.Atoi(q.Get("rooms"))
+		b.start(rate, time.Duration(ms)*time.Millisecond, size, rooms)
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/bench/stop", func(w http.ResponseWriter, _ *http.Request) {
+		b.stop()
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/bench/drop-all", func(w http.ResponseWriter, _ *http.Request) {
+		conns := io.Engine().Conns()
+		for _, c := range conns {
+			c.Close()
+		}
+		fmt.Fprintf(w, "%d\n", len(conns))
+	})
+	mux.HandleFunc("/bench/stats", func(w http.ResponseWriter, _ *http.Request) {
+		st := io.Engine().Stats()
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"pid": os.Getpid(), "clients": io.Engine().Count(),
+			"goroutines": runtime.NumGoroutine(), "slowClients": st.SlowClients,
+		})
+	})
+
+	imux := http.NewServeMux()
+	imux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		st := io.Engine().Stats()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprintf(w, "switchboard_goroutines %d\n", runtime.NumGoroutine())
+		fmt.Fprintf(w, "switchboard_connected_clients{transport=\"websocket\"} %d\n", st.WebSocket)
+		fmt.Fprintf(w, "switchboard_connected_clients{transport=\"polling\"} %d\n", st.Polling)
+		fmt.Fprintf(w, "switchboard_packets_out_total %d\n", st.PacketsOut)
+		fmt.Fprintf(w, "switchboard_slow_client_disconnects_total %d\n", st.SlowClients)
+		fmt.Fprintf(w, "go_memstats_heap_inuse_bytes %d\n", ms.HeapInuse)
+		fmt.Fprintf(w, "go_memstats_stack_inuse_bytes %d\n", ms.StackInuse)
+		fmt.Fprintf(w, "go_memstats_sys_bytes %d\n", ms.Sys)
+		fmt.Fprintf(w, "go_memstats_heap_objects %d\n", ms.HeapObjects)
+		fmt.Fprintf(w, "go_gc_cycles_total %d\n", ms.NumGC)
+	})
+	imux.HandleFunc("/debug/pprof/", pprof.Index)
+	imux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	imux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	imux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	imux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	iln, err := net.Listen("tcp", *internal)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ihs := &http.Server{Handler: imux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	go func() { _ = ihs.Serve(iln) }()
+	fmt.Printf("listening http=%s internal=%s\n", ln.Addr(), iln.Addr())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	b.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = io.Shutdown(ctx)
+	_ = hs.Shutdown(ctx)
+	_ = ihs.Shutdown(ctx)
+	if ra != nil {
+		_ = ra.Close()
+	}
+}
+
+// broadcaster runs one broadcast loop at a time. The loop is the same as the
+// Node server's: every 5 ms it emits the broadcasts due since the start
+// (rate × elapsed), each with a fresh timestamp, so a server that falls
+// behind catches up in bursts and the offered rate is kept.
+type broadcaster struct {
+	ns *socketio.Namespace
+
+	mu   sync.Mutex
+	quit chan struct{}
+}
+
+func (b *broadcaster) start(rate float64, d time.Duration, size, rooms int) {
+	b.stop()
+	if rate <= 0 || d <= 0 {
+		return
+	}
+	quit := make(chan struct{})
+	b.mu.Lock()
+	b.quit = quit
+	b.mu.Unlock()
+	go b.run(quit, rate, d, size, rooms)
+}
+
+func (b *broadcaster) stop() {
+	b.mu.Lock()
+	if b.quit != nil {
+		close(b.quit)
+		b.quit = nil
+	}
+	b.mu.Unlock()
+}
+
+func (b *broadcaster) run(quit chan struct{}, rate float64, d time.Duration, size, rooms int) {
+	pad := strings.Repeat("x", max(size, 1))
+	names := make([]string, rooms)
+	for i := range names {
+		names[i] = "r" + strconv.Itoa(i)
+	}
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	start := time.Now()
+	sent := 0
+	buf := make([]byte, 0, 32)
+	for {
+		select {
+		case <-quit:
+			return
+		case <-t.C:
+		}
+		el := time.Since(start)
+		if el >= d {
+			return
+		}
+		due := int(el.Seconds() * rate)
+		for ; sent < due; sent++ {
+			buf = strconv.AppendInt(buf[:0], mono.Micros(), 10)
+			buf = append(buf, ':')
+			payload := string(buf) + pad[:max(0, size-len(buf))]
+			if rooms > 0 {
+				_ = b.ns.To(names[sent%rooms]).Emit("tick", payload)
+			} else {
+				_ = b.ns.Emit("tick", payload)
+			}
+		}
+	}
+}
