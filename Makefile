@@ -14,7 +14,7 @@ FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
 	./internal/clusterwire:FuzzDecodeMessage ./internal/clusterwire:FuzzTranscode \
 	./internal/clusterwire:FuzzDecodeStreamEntry ./internal/clusterwire:FuzzDecodeSession
 
-.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-browser test-interop test-lb test-recovery test-bench test-k8s clean
+.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-browser test-interop test-lb test-rolling test-recovery test-bench test-k8s clean
 
 run: assets
 	$(GO) run ./cmd/switchboard serve
@@ -36,7 +36,7 @@ VERSION ?= dev
 image-binary: assets
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/switchboard-io/switchboard/internal/cli.Version=${VERSION}" -o $(BIN)/image/switchboard ./cmd/switchboard
 
-test: vet test-go fuzz image-binary test-compat test-browser test-interop test-lb test-recovery test-bench test-k8s
+test: vet test-go fuzz image-binary test-compat test-browser test-interop test-lb test-rolling test-recovery test-bench test-k8s
 	@echo "make test: all suites passed"
 
 vet:
@@ -67,6 +67,10 @@ test-interop: build
 # 3 nodes + redis-server behind HAProxy (four modes) and nginx, 200 clients each.
 test-lb: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node --test test/lb/
+
+# Rolling restart of 3 nodes under a broadcast to 300 clients (SIGTERM drain).
+test-rolling: build
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node --test test/rolling/
 
 # Connection state recovery across node deaths and Redis restarts (3 nodes,
 # HAProxy, 300 clients, about 90 s), and with Node's streams adapter.

@@ -78,10 +78,26 @@ export async function startRedis() {
   return p;
 }
 
-/** Starts a Switchboard node; extra flags in `flags`. */
-export async function startNode(name, redisURL, flags = []) {
-  const port = await freePort();
-  const iport = await freePort();
+/**
+ * Starts a Switchboard node; extra flags in `flags` (a flag given twice: the
+ * last wins, so `--drain-window` may override the default 0s here). `ports`
+ * ({port, iport}) restarts a node on the ports of a previous process.
+ */
+export async function startNode(name, redisURL, flags = [], ports = {}) {
+  // A free port can be taken by another process before the node binds it
+  // (the machine is shared): retry with new ones, unless ports were given.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNodeOnce(name, redisURL, flags, ports);
+    } catch (e) {
+      if (ports.port !== undefined || attempt >= 3 || !/address already in use/.test(e.message)) throw e;
+    }
+  }
+}
+
+async function startNodeOnce(name, redisURL, flags, ports) {
+  const port = ports.port ?? await freePort();
+  const iport = ports.iport ?? await freePort();
   const args = ["serve", "--listen", `127.0.0.1:${port}`, "--internal-listen", `127.0.0.1:${iport}`,
     "--node-name", name, "--redis", redisURL, "--log-level", "warn", "--drain-window", "0s", ...flags];
   const p = new Proc(name, BIN, args);
@@ -102,14 +118,21 @@ function tmpdir(prefix) {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** HAProxy in front of nodes; mode: roundrobin | cookie | source | io-cookie. */
-export async function startHAProxy(nodes, mode) {
+/**
+ * HAProxy in front of nodes; mode: roundrobin | cookie | source | io-cookie.
+ * opts.rise: health checks (GET /readyz on the internal port, every 500 ms)
+ * that must pass before a server gets traffic again (default 1);
+ * opts.stats: serve HAProxy's stats page (p.statsURL, see haproxyStates).
+ */
+export async function startHAProxy(nodes, mode, opts = {}) {
   const port = await freePort();
+  const statsPort = opts.stats ? await freePort() : 0;
+  const rise = opts.rise ?? 1;
   const dir = tmpdir("sb-haproxy-");
   const balance = mode === "source" ? "source" : "roundrobin";
   const cookie = mode === "cookie" ? "  cookie SERVERID insert indirect nocache\n"
     : mode === "io-cookie" ? "  cookie io prefix nocache\n" : "";
-  const servers = nodes.map((n, i) => `  server n${i + 1} 127.0.0.1:${n.port} check port ${n.iport} inter 500 fall 1 rise 1`
+  const servers = nodes.map((n, i) => `  server n${i + 1} 127.0.0.1:${n.port} check port ${n.iport} inter 500 fall 1 rise ${rise}`
     + (cookie ? ` cookie n${i + 1}` : "")).join("\n");
   const cfg = `global
   maxconn 8000
@@ -126,12 +149,44 @@ backend nodes
   balance ${balance}
   option httpchk GET /readyz
 ${cookie}${servers}
-`;
+${statsPort ? `listen stats
+  bind 127.0.0.1:${statsPort}
+  stats enable
+  stats uri /stats
+` : ""}`;
   fs.writeFileSync(path.join(dir, "haproxy.cfg"), cfg);
   const p = new Proc("haproxy", "haproxy", ["-f", path.join(dir, "haproxy.cfg"), "-db"]);
   p.url = `http://127.0.0.1:${port}`;
+  p.config = cfg;
+  if (statsPort) p.statsURL = `http://127.0.0.1:${statsPort}/stats`;
   await until(async () => (!p.alive ? Promise.reject(new Error(`haproxy exited: ${p.log}`)) : httpOK(`${p.url}/`)), 5000, "haproxy up");
   return p;
+}
+
+/** Health state of each server of an HAProxy started with opts.stats: {n1: "UP", n2: "DOWN", ...}. */
+export async function haproxyStates(lb) {
+  const csv = await (await fetch(`${lb.statsURL};csv`)).text();
+  const states = {};
+  for (const line of csv.split("\n")) {
+    const f = line.split(",");
+    if (f[0] === "nodes" && f[1] !== "BACKEND" && f[1] !== "FRONTEND") states[f[1]] = f[17];
+  }
+  return states;
+}
+
+/** Sums counters of the nodes' /metrics by name (labels ignored unless part of name). */
+export async function nodeMetrics(nodes, names) {
+  const sums = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const n of nodes) {
+    const text = await (await fetch(`http://127.0.0.1:${n.iport}/metrics`)).text();
+    for (const line of text.split("\n")) {
+      if (line.startsWith("#")) continue;
+      const m = line.match(/^([^\s{]+)(\{[^}]*\})?\s+(\S+)$/);
+      if (!m) continue;
+      for (const name of names) if (name === m[1] || name === m[1] + (m[2] ?? "")) sums[name] += Number(m[3]);
+    }
+  }
+  return sums;
 }
 
 /** nginx round-robin in front of nodes, WebSocket upgrades passed through. */
