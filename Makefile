@@ -14,7 +14,7 @@ FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
 	./internal/clusterwire:FuzzDecodeMessage ./internal/clusterwire:FuzzTranscode \
 	./internal/clusterwire:FuzzDecodeStreamEntry ./internal/clusterwire:FuzzDecodeSession
 
-.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-browser test-interop test-lb test-rolling test-recovery test-bench test-k8s clean
+.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-browser test-interop test-lb test-rolling test-recovery test-bench test-k8s bench-lb clean
 
 run: assets
 	$(GO) run ./cmd/switchboard serve
@@ -81,6 +81,10 @@ test-recovery: build
 # asserted). The full side-by-side run: bash bench/run.sh (docs/benchmarks.md).
 test-bench: build
 	$(GO) run ./bench/loadgen -smoke
+
+# Load-balancing costs (connect rate, polling round trip); not part of make test.
+bench-lb: build
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node test/lb/bench.mjs
 
 # deploy/kubernetes checked by a real kube-apiserver (deploy/kubernetes/verify/README.md).
 test-k8s:

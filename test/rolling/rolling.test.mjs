@@ -13,8 +13,10 @@
 // drain and reconnected, no client ever saw `io server disconnect` (the
 // drain is a transport close), and every client receives the stream again
 // at the end. Reported, not asserted: per-client gaps (missing seq) and
-// duplicates: connection state recovery does not exist yet, so a client
-// misses what is broadcast while it reconnects.
+// duplicates. Without connection state recovery (off unless ROLLING_FLAGS
+// has --recovery) a client misses what is broadcast while it reconnects;
+// seqs that no client got were lost at the source (the publisher's own
+// node draining) and are counted apart.
 //
 //   make build && SWITCHBOARD_BIN=$PWD/bin/switchboard node --test test/rolling/
 //
