@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,6 +40,9 @@ type Config struct {
 	// HandshakeRate limits new sessions per client IP per second (0: no
 	// limit).
 	HandshakeRate float64
+	// CORSCredentials allows credentials (cookies) on cross-origin
+	// requests; it needs explicit origins, not "*".
+	CORSCredentials bool
 	// CORSOrigins lists the origins allowed to connect cross-origin ("*"
 	// for any); empty disables CORS headers.
 	CORSOrigins []string
@@ -134,6 +138,7 @@ func settings(c *Config) []setting {
 		{"cors-origins", "SWITCHBOARD_CORS_ORIGINS", "comma-separated origins allowed cross-origin (* for any; empty: no CORS)", func(fs *flag.FlagSet, n, u string) {
 			fs.Func(n, u, func(v string) error { c.CORSOrigins = splitList(v); return nil })
 		}},
+		{"cors-credentials", "SWITCHBOARD_CORS_CREDENTIALS", "allow cookies on cross-origin requests (needs --cors-origins without *), e.g. for cookie-sticky balancers", boolean(&c.CORSCredentials)},
 		{"cookie", "SWITCHBOARD_COOKIE", "name of a cookie set to the session id on the polling handshake, for cookie-sticky balancers (Node's cookie option; empty: none)", str(&c.Cookie, "")},
 		{"log-level", "SWITCHBOARD_LOG_LEVEL", "log level: debug, info, warn, error", str(&c.LogLevel, "info")},
 		{"log-format", "SWITCHBOARD_LOG_FORMAT", "log format: text or json", str(&c.LogFormat, "text")},
@@ -205,6 +210,9 @@ func (c *Config) finish() error {
 	}
 	if c.MaxPayload <= 0 || c.MaxQueueBytes <= 0 || c.MaxAttachments <= 0 || c.ReadHeaderTimeout <= 0 {
 		errs = append(errs, errors.New("max-payload, max-queue-bytes, max-attachments and read-header-timeout must be positive"))
+	}
+	if c.CORSCredentials && (len(c.CORSOrigins) == 0 || slices.Contains(c.CORSOrigins, "*")) {
+		errs = append(errs, errors.New("cors-credentials needs explicit --cors-origins (browsers refuse credentials with *)"))
 	}
 	if c.HandshakeRate < 0 {
 		errs = append(errs, errors.New("handshake-rate must not be negative"))

@@ -77,3 +77,14 @@ func TestReadmeFlagsTable(t *testing.T) {
 		}
 	}
 }
+
+func TestCORSCredentialsNeedExplicitOrigins(t *testing.T) {
+	t.Parallel()
+	if _, err := Parse([]string{"--cors-credentials", "--cors-origins", "*"}, env(nil), io.Discard); err == nil {
+		t.Fatal("credentials with * must be refused")
+	}
+	c, err := Parse([]string{"--cors-credentials", "--cors-origins", "https://a.example"}, env(nil), io.Discard)
+	if err != nil || !c.CORSCredentials {
+		t.Fatalf("got %v %+v", err, c)
+	}
+}

@@ -70,7 +70,7 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 		eopts.Cookie = &engineio.CookieOptions{Name: cfg.Cookie}
 	}
 	if len(cfg.CORSOrigins) > 0 {
-		eopts.CORS = &engineio.CORSOptions{Origins: cfg.CORSOrigins}
+		eopts.CORS = &engineio.CORSOptions{Origins: cfg.CORSOrigins, Credentials: cfg.CORSCredentials}
 	}
 	if cluster != nil && cluster.Router != nil {
 		eopts.Router, eopts.GenerateID = cluster.Router, cluster.Router.GenerateID
