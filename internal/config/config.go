@@ -37,6 +37,8 @@ type Config struct {
 	MaxAttachments int
 	// ReadHeaderTimeout bounds reading a request's headers (slow-loris).
 	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes keep-alive HTTP connections idle this long.
+	IdleTimeout time.Duration
 	// HandshakeRate limits new sessions per client IP per second (0: no
 	// limit).
 	HandshakeRate float64
@@ -132,6 +134,7 @@ func settings(c *Config) []setting {
 			fs.IntVar(&c.MaxAttachments, n, 10, u)
 		}},
 		{"read-header-timeout", "SWITCHBOARD_READ_HEADER_TIMEOUT", "time allowed to read a request's headers (against slow-loris)", dur(&c.ReadHeaderTimeout, 10*time.Second)},
+		{"idle-timeout", "SWITCHBOARD_IDLE_TIMEOUT", "close keep-alive HTTP connections idle this long (WebSockets are kept alive by pings)", dur(&c.IdleTimeout, 120*time.Second)},
 		{"handshake-rate", "SWITCHBOARD_HANDSHAKE_RATE", "new sessions allowed per client IP per second, bursts of twice that (0: no limit)", func(fs *flag.FlagSet, n, u string) {
 			fs.Float64Var(&c.HandshakeRate, n, 0, u)
 		}},
@@ -208,8 +211,8 @@ func (c *Config) finish() error {
 	if c.PingInterval <= 0 || c.PingTimeout <= 0 {
 		errs = append(errs, errors.New("ping-interval and ping-timeout must be positive"))
 	}
-	if c.MaxPayload <= 0 || c.MaxQueueBytes <= 0 || c.MaxAttachments <= 0 || c.ReadHeaderTimeout <= 0 {
-		errs = append(errs, errors.New("max-payload, max-queue-bytes, max-attachments and read-header-timeout must be positive"))
+	if c.MaxPayload <= 0 || c.MaxQueueBytes <= 0 || c.MaxAttachments <= 0 || c.ReadHeaderTimeout <= 0 || c.IdleTimeout <= 0 {
+		errs = append(errs, errors.New("max-payload, max-queue-bytes, max-attachments, read-header-timeout and idle-timeout must be positive"))
 	}
 	if c.CORSCredentials && (len(c.CORSOrigins) == 0 || slices.Contains(c.CORSOrigins, "*")) {
 		errs = append(errs, errors.New("cors-credentials needs explicit --cors-origins (browsers refuse credentials with *)"))

@@ -92,7 +92,7 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 	mux := http.NewServeMux()
 	mux.Handle(n.io.Path(), n.io)
 	mux.Handle("/", whiteboard.Handler(cfg.NodeName))
-	n.public = &http.Server{Handler: mux, ReadHeaderTimeout: cfg.ReadHeaderTimeout, IdleTimeout: 120 * time.Second,
+	n.public = &http.Server{Handler: mux, ReadHeaderTimeout: cfg.ReadHeaderTimeout, IdleTimeout: cfg.IdleTimeout,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	n.internal = &http.Server{Handler: n.internalMux(), ReadHeaderTimeout: cfg.ReadHeaderTimeout}
 	return n
