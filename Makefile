@@ -8,7 +8,7 @@ GO        ?= go
 BIN       := bin
 FUZZTIME  ?= 10s
 # Parsers fuzzed by `make fuzz` (package:target).
-FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs ./client:FuzzDecodePayload \
+FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
 	./engineio:FuzzDecodePayload ./engineio:FuzzDecodeText \
 	./internal/clusterwire:FuzzDecodeBroadcast ./internal/clusterwire:FuzzDecodeRequest \
 	./internal/clusterwire:FuzzDecodeMessage ./internal/clusterwire:FuzzTranscode \

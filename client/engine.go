@@ -10,18 +10,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/parser"
 )
 
-// Engine.IO packet types (the first byte of a text packet).
+// Engine.IO packet types (the first byte of a text packet), as bytes.
 const (
-	pktOpen    = '0'
-	pktClose   = '1'
-	pktPing    = '2'
-	pktPong    = '3'
-	pktMessage = '4'
-	pktUpgrade = '5'
-	pktNoop    = '6'
+	pktOpen    = byte(engineio.PacketOpen)
+	pktClose   = byte(engineio.PacketClose)
+	pktPing    = byte(engineio.PacketPing)
+	pktPong    = byte(engineio.PacketPong)
+	pktMessage = byte(engineio.PacketMessage)
+	pktUpgrade = byte(engineio.PacketUpgrade)
+	pktNoop    = byte(engineio.PacketNoop)
 )
 
 // closeTimeout bounds how long a graceful close waits for queued packets
@@ -387,46 +388,35 @@ func pollingLen(f frame) int {
 	return len(f.data)
 }
 
-// appendPayload appends frames as a v4 polling payload: packets joined by
-// the record separator, binary ones as "b<base64>".
+// appendPayload appends frames as a v4 polling payload
+// (engineio.AppendPayload: packets joined by the record separator, binary
+// ones as "b<base64>").
 func appendPayload(dst []byte, frames []frame) []byte {
+	ps := make([]engineio.Packet, len(frames))
+	packets := make([]*engineio.Packet, len(frames))
 	for i, f := range frames {
-		if i > 0 {
-			dst = append(dst, 0x1e)
-		}
+		p := &ps[i]
 		if f.binary {
-			dst = append(dst, 'b')
-			dst = base64.StdEncoding.AppendEncode(dst, f.data)
+			p.Type, p.Data, p.Binary = engineio.PacketMessage, f.data, true
 		} else {
-			dst = append(dst, f.data...)
+			p.Type, p.Data = engineio.PacketType(f.data[0]), f.data[1:]
 		}
+		packets[i] = p
 	}
-	return dst
+	return engineio.AppendPayload(dst, packets...)
 }
 
-// decodePayload splits a v4 polling payload into packets. It fails on the
-// first invalid packet, as engine.io-parser does.
+// decodePayload splits a v4 polling payload into packets
+// (engineio.DecodePayload). On the first invalid packet it returns the
+// packets before it and errParse, as engine.io-parser does.
 func decodePayload(body []byte) ([]inPacket, error) {
-	out := make([]inPacket, 0, 1+bytes.Count(body, []byte{0x1e}))
-	for {
-		part, rest, more := bytes.Cut(body, []byte{0x1e})
-		switch {
-		case len(part) == 0:
-			return out, errParse
-		case part[0] == 'b':
-			data, err := base64.StdEncoding.AppendDecode(nil, part[1:])
-			if err != nil {
-				return out, errParse
-			}
-			out = append(out, inPacket{typ: pktMessage, data: data, binary: true})
-		case part[0] < pktOpen || part[0] > pktNoop:
-			return out, errParse
-		default:
-			out = append(out, inPacket{typ: part[0], data: part[1:len(part):len(part)]})
-		}
-		if !more {
-			return out, nil
-		}
-		body = rest
+	out := make([]inPacket, 0, 1+bytes.Count(body, []byte{0x1e})) // 0x1e: the separator
+	err := engineio.DecodePayload(body, func(typ engineio.PacketType, data []byte, binary bool) error {
+		out = append(out, inPacket{typ: byte(typ), data: data, binary: binary})
+		return nil
+	})
+	if err != nil {
+		return out, errParse
 	}
+	return out, nil
 }

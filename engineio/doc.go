@@ -28,4 +28,10 @@
 // has at most one reading goroutine (the WebSocket reader, or the POST being
 // served) and at most one writing goroutine (the flusher, or the pending GET).
 // Every goroutine the server starts is tracked; Shutdown waits for them.
+//
+// # Polling payloads
+//
+// AppendPayload and DecodePayload are the v4 polling payload codec (packets
+// joined by 0x1e, binary messages as "b<base64>"). The server's polling
+// transport uses them, and so does the Go client (package client).
 package engineio

@@ -24,9 +24,6 @@ const (
 	PacketNoop    PacketType = '6'
 )
 
-// recordSeparator joins packets in a v4 polling payload.
-const recordSeparator = 0x1e
-
 // ErrParse is returned for a packet or payload that cannot be decoded.
 var ErrParse = errors.New("engine.io: parse error")
 
@@ -116,52 +113,5 @@ func decodeText(b []byte) (inPacket, error) {
 	return inPacket{typ: PacketType(b[0]), data: b[1:len(b):len(b)]}, nil
 }
 
-// decodePayload splits a v4 polling payload on the record separator and
-// hands every packet to fn in order. Like Node's decoder it stops at the
-// first invalid packet (an empty payload, an empty part such as the one a
-// trailing separator leaves, an unknown type or bad base64) and returns
-// ErrParse, after the packets before it were handled.
-func decodePayload(body []byte, fn func(inPacket) error) error {
-	for {
-		part, rest, more := bytes.Cut(body, []byte{recordSeparator})
-		p, err := decodePollingPacket(part[:len(part):len(part)])
-		if err != nil {
-			return err
-		}
-		if err := fn(p); err != nil {
-			return err
-		}
-		if !more {
-			return nil
-		}
-		body = rest
-	}
-}
-
-// decodePollingPacket decodes one packet of a polling payload, where binary
-// messages travel as "b<base64>".
-func decodePollingPacket(b []byte) (inPacket, error) {
-	if len(b) > 0 && b[0] == 'b' {
-		data := make([]byte, base64.StdEncoding.DecodedLen(len(b)-1))
-		n, err := base64.StdEncoding.Decode(data, b[1:])
-		if err != nil {
-			return inPacket{}, ErrParse
-		}
-		return inPacket{typ: PacketMessage, data: data[:n], binary: true}, nil
-	}
-	return decodeText(b)
-}
-
 // payloadBuffers recycles the buffers polling responses are assembled in.
 var payloadBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// appendPayload appends the v4 polling payload of packets.
-func appendPayload(dst []byte, packets []*Packet) []byte {
-	for i, p := range packets {
-		if i > 0 {
-			dst = append(dst, recordSeparator)
-		}
-		dst = p.appendPolling(dst)
-	}
-	return dst
-}

@@ -96,7 +96,7 @@ func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*Packet, closin
 			closing = c.state == stateClosing && packets[len(packets)-1] == closePacket
 			c.mu.Unlock()
 			bp := payloadBuffers.Get().(*[]byte)
-			return appendPayload((*bp)[:0], packets), packets, closing
+			return AppendPayload((*bp)[:0], packets...), packets, closing
 		case c.state == stateClosing:
 			c.mu.Unlock()
 			return noopCloseBody, nil, true
@@ -161,8 +161,8 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 		c.forwardMoved(w, r, body)
 		return
 	}
-	err = decodePayload(body, func(p inPacket) error {
-		if c.isClosed() || !c.handlePacket(p) {
+	err = DecodePayload(body, func(typ PacketType, data []byte, binary bool) error {
+		if c.isClosed() || !c.handlePacket(inPacket{typ: typ, data: data, binary: binary}) {
 			return errStop
 		}
 		return nil
