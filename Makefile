@@ -45,6 +45,8 @@ vet:
 
 test-go: assets
 	$(GO) test -race -count=1 ./...
+	# engineio again with a goroutine per WebSocket, as without epoll
+	SWITCHBOARD_TEST_NO_POLLER=1 $(GO) test -race -count=1 ./engineio/
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -72,8 +72,10 @@ type Conn struct {
 
 func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 	// The handshake request's context ends with the handshake; the copy kept
-	// for the session keeps its values without its cancellation.
-	req := r.Clone(context.WithoutCancel(r.Context()))
+	// for the session keeps its values without its cancellation. The copy
+	// is shallow: net/http does not touch a request once its handler has
+	// returned, so its header map and URL can be shared.
+	req := r.WithContext(context.WithoutCancel(r.Context()))
 	req.Body = http.NoBody
 	return &Conn{
 		srv: s, id: id, req: req, remoteAddr: r.RemoteAddr, created: time.Now(),
@@ -149,6 +151,12 @@ func (c *Conn) Send(packets ...*Packet) error {
 	}
 	c.queue = append(c.queue, packets...)
 	c.queueBytes += n
+	if t := c.ws; c.transport == TransportWebSocket && t != nil && t.rw != nil && !c.flushing {
+		c.flushing = true
+		c.mu.Unlock()
+		c.writeInline(t)
+		return nil
+	}
 	c.wakeLocked()
 	c.mu.Unlock()
 	return nil

@@ -61,6 +61,39 @@ type Server struct {
 
 	goroutines sync.WaitGroup
 	stats      counters
+
+	pollOnce sync.Once
+	poll     *poller // nil until the first WebSocket, or without epoll
+}
+
+// poller returns the server's poller of idle WebSocket connections,
+// starting it on first use, or nil when the system has none (connections
+// are then read by a goroutine each) or the server is shut down.
+func (s *Server) poller() *poller {
+	s.pollOnce.Do(func() {
+		if !usePoller {
+			return
+		}
+		p, err := newPoller()
+		if err != nil {
+			s.log.Debug("engine.io: no poller, one goroutine per WebSocket", "err", err)
+			return
+		}
+		s.poll = p
+	})
+	return s.poll
+}
+
+// usePoller can be turned off by tests to run the goroutine-per-connection
+// reader on Linux too.
+var usePoller = true
+
+// closePoller stops the poller, if it started, and any later start.
+func (s *Server) closePoller() {
+	s.pollOnce.Do(func() {})
+	if s.poll != nil {
+		s.poll.close()
+	}
 }
 
 // NewServer returns a server that reports its connections' events to h.
@@ -145,11 +178,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		s.closePoller()
 		return nil
 	case <-ctx.Done():
 		for _, c := range s.Conns() {
 			c.closeNow(ReasonForcedClose)
 		}
+		s.closePoller()
 		return ctx.Err()
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"syscall"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -30,19 +31,52 @@ var (
 // wsTransport is one server-side WebSocket connection.
 type wsTransport struct {
 	conn         net.Conn
-	br           *bufio.Reader
+	raw          syscall.RawConn // nil when conn has no descriptor of its own
 	deflate      bool
 	threshold    int
 	writeTimeout time.Duration
 
+	// br is the reader of a read in progress, taken from readers for it,
+	// or the handshake's reader while it holds bytes; nil while idle. Only
+	// the connection's one reader at a time uses it.
+	br    *bufio.Reader
+	watch atomic.Pointer[watch] // set while the poller watches conn
+
 	writeMu  sync.Mutex  // serialises frame writes
-	bufs     net.Buffers // scratch for writePackets, guarded by writeMu
+	bufs     net.Buffers // scratch for writes, guarded by writeMu
+	pending  net.Buffers // what a non-blocking write left, written first; guarded by writeMu
+	queued   atomic.Int64 // bytes in pending
+	rw       *rawWriter  // non-blocking writes; nil without raw
 	deadline time.Time   // the write deadline set last, guarded by writeMu
 	closed   atomic.Bool // set once by close; no write starts after it
 }
 
-// wsReadBufferSize is the read buffer of a WebSocket connection.
-const wsReadBufferSize = 512
+// wsReadBufferSize is the size of the read buffers that connections borrow
+// while they read.
+const wsReadBufferSize = 4096
+
+// readers lends read buffers: an idle connection holds none.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, wsReadBufferSize) }}
+
+// reader returns the reader of a read starting on t.
+func (t *wsTransport) reader() *bufio.Reader {
+	if t.br == nil {
+		t.br = readers.Get().(*bufio.Reader)
+		t.br.Reset(t.conn)
+	}
+	return t.br
+}
+
+// releaseReader gives back t's reader between reads, unless it holds
+// bytes of the next message.
+func (t *wsTransport) releaseReader() {
+	if t.br == nil || t.br.Buffered() > 0 {
+		return
+	}
+	t.br.Reset(nil)
+	readers.Put(t.br)
+	t.br = nil
+}
 
 // upgradeWebSocket answers the WebSocket handshake with 101.
 func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request) (*wsTransport, error) {
@@ -57,14 +91,15 @@ func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request) (*wsTr
 	if err != nil {
 		return nil, err
 	}
-	br := rw.Reader
-	if br.Buffered() == 0 {
-		// net/http's 4 KiB reader is kept for the connection's lifetime:
-		// a small one holds a frame header and most messages, and saves
-		// memory on every idle connection.
-		br = bufio.NewReaderSize(conn, wsReadBufferSize)
+	t := &wsTransport{conn: conn, writeTimeout: s.opts.WriteTimeout}
+	if rw.Reader.Buffered() > 0 {
+		t.br = rw.Reader // the client did not wait for the 101
 	}
-	t := &wsTransport{conn: conn, br: br, writeTimeout: s.opts.WriteTimeout}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			t.raw, t.rw = raw, newRawWriter(raw)
+		}
+	}
 	if ext != nil {
 		_, t.deflate = ext.Accepted()
 		t.threshold = s.opts.PerMessageDeflate.Threshold
@@ -96,12 +131,9 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	c.wakeLocked()
 	c.mu.Unlock()
-	// Read on a goroutine of our own: net/http frees what it kept for the
-	// hijacked request once the handler returns.
-	go func() {
-		defer s.goroutines.Done()
-		c.readLoop(t)
-	}()
+	// The goroutine counted by register is the reading's: net/http frees
+	// what it kept for the hijacked request once this handler returns.
+	c.startReading(t)
 }
 
 // serveUpgrade runs the polling → WebSocket upgrade of c.
@@ -128,21 +160,25 @@ func (s *Server) serveUpgrade(c *Conn, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The connection is hijacked: the handler returns, so that net/http
-	// frees what it kept for the request, and a goroutine of our own reads.
+	// frees what it kept for the request, and a goroutine of our own runs
+	// the probe.
 	go func() {
-		defer s.goroutines.Done()
-		c.runUpgrade(t)
+		if c.runUpgrade(t) {
+			c.startReading(t)
+		} else {
+			s.goroutines.Done()
+		}
 	}()
 }
 
-// runUpgrade runs the probe on the new WebSocket t and, once the session
-// switched to it, reads it until it closes.
-func (c *Conn) runUpgrade(t *wsTransport) {
+// runUpgrade runs the probe on the new WebSocket t and reports whether the
+// session switched to it.
+func (c *Conn) runUpgrade(t *wsTransport) bool {
 	c.mu.Lock()
 	if c.state == stateClosed {
 		c.mu.Unlock()
 		t.close(ws.StatusNormalClosure)
-		return
+		return false
 	}
 	c.ws = t // closed with the session if it ends during the probe
 	c.mu.Unlock()
@@ -150,12 +186,13 @@ func (c *Conn) runUpgrade(t *wsTransport) {
 	ok := c.probe(t)
 	timer.Stop()
 	if !ok {
+		t.releaseReader()
 		t.close(ws.StatusNormalClosure)
 		c.abortUpgrade()
-		return
+		return false
 	}
 	c.srv.stats.upgrades.Add(1)
-	c.readLoop(t)
+	return true
 }
 
 // t0 marks a reserved upgrade slot before the new transport exists.
@@ -228,40 +265,82 @@ func (c *Conn) completeUpgrade(t *wsTransport) bool {
 	return true
 }
 
-// readLoop hands every message of the WebSocket to the session until the
-// connection ends.
-func (c *Conn) readLoop(t *wsTransport) {
-	max := c.srv.opts.MaxHTTPBufferSize
+// startReading reads t until the connection ends: from the server's
+// poller, which lends t a goroutine and a buffer only while there is
+// something to read, or else from a goroutine of its own. The caller holds
+// one of the server's goroutine counts (s.goroutines), which passes to the
+// reading and is released when it ends. Bytes already buffered are handled
+// first, on the caller's goroutine.
+func (c *Conn) startReading(t *wsTransport) {
+	release := c.srv.goroutines.Done
+	if t.br != nil && t.br.Buffered() > 0 && !c.readBurst(t) {
+		release()
+		return
+	}
+	t.releaseReader()
+	if p := c.srv.poller(); p != nil && t.raw != nil {
+		w, err := p.add(t.raw, func() bool { return c.readBurst(t) }, release)
+		if err == nil {
+			t.watch.Store(w)
+			if t.closed.Load() { // closed before the watch was known
+				w.stop()
+			}
+			return
+		}
+	}
+	go func() {
+		defer release()
+		for c.readBurst(t) {
+		}
+	}()
+}
+
+// readBurst handles one message of t, waiting for it if need be, then every
+// message already buffered after it. It returns false once the session is
+// closed and nothing more is to be read.
+func (c *Conn) readBurst(t *wsTransport) bool {
+	defer t.releaseReader()
 	for {
-		op, data, err := t.readMessage(max)
-		if err != nil {
-			t.close(closeCodeForError(err))
-			if err == errPeerClosed || errors.Is(err, io.EOF) {
-				c.closeNow(ReasonTransportClose)
-			} else {
-				c.closeNow(ReasonTransportError)
-			}
-			return
+		if !c.readOne(t) {
+			t.br.Reset(nil) // drop what is left of a broken stream
+			return false
 		}
-		p := inPacket{typ: PacketMessage, data: data, binary: true}
-		if op == ws.OpText {
-			if p, err = decodeText(data); err != nil {
-				c.closeNow(ReasonParseError)
-				return
-			}
-		}
-		c.recvMu.Lock()
-		ok := !c.isClosed() && c.handlePacket(p)
-		c.recvMu.Unlock()
-		if !ok {
-			return
+		if t.br.Buffered() == 0 {
+			return true
 		}
 	}
 }
 
+// readOne reads one message of t and hands it to the session. It returns
+// false when the session is closed.
+func (c *Conn) readOne(t *wsTransport) bool {
+	op, data, err := t.readMessage(c.srv.opts.MaxHTTPBufferSize)
+	if err != nil {
+		t.close(closeCodeForError(err))
+		if err == errPeerClosed || errors.Is(err, io.EOF) {
+			c.closeNow(ReasonTransportClose)
+		} else {
+			c.closeNow(ReasonTransportError)
+		}
+		return false
+	}
+	p := inPacket{typ: PacketMessage, data: data, binary: true}
+	if op == ws.OpText {
+		if p, err = decodeText(data); err != nil {
+			c.closeNow(ReasonParseError)
+			return false
+		}
+	}
+	c.recvMu.Lock()
+	ok := !c.isClosed() && c.handlePacket(p)
+	c.recvMu.Unlock()
+	return ok
+}
+
 // flushWebSocket writes queued packets until the queue is empty, batching
 // every packet queued meanwhile into one write. A closing session is closed
-// once its queue is written.
+// once its queue is written. It runs on a goroutine of its own, holding
+// c.flushing.
 func (c *Conn) flushWebSocket() {
 	for {
 		c.mu.Lock()
@@ -271,7 +350,7 @@ func (c *Conn) flushWebSocket() {
 			c.mu.Unlock()
 			return
 		}
-		if len(c.queue) == 0 {
+		if len(c.queue) == 0 && t.queued.Load() == 0 {
 			c.flushing = false
 			closing := c.state == stateClosing
 			c.mu.Unlock()
@@ -288,36 +367,132 @@ func (c *Conn) flushWebSocket() {
 			return
 		}
 		c.srv.stats.packetsOut.Add(int64(len(packets)))
-		c.srv.stats.bytesOut.Add(int64(n))
+		c.srv.stats.bytesOut.Add(n)
 		c.recycleQueue(packets)
 	}
 }
 
-// writePackets writes packets as one batch of frames (one writev).
-func (t *wsTransport) writePackets(packets []*Packet) (int64, error) {
-	t.writeMu.Lock()
-	defer t.writeMu.Unlock()
-	bufs := t.bufs[:0]
-	defer func() { clear(bufs); t.bufs = bufs[:0] }() // keep the slice, not the frames
+// maxInlineWrites bounds the non-blocking writes a sender makes in a row
+// before leaving the rest of a busy queue to a flush goroutine.
+const maxInlineWrites = 4
+
+// writeInline writes the queue from the sender's goroutine, with
+// non-blocking writes: a broadcast to an idle connection costs one system
+// call and no goroutine. What the socket does not take at once is left to
+// a flush goroutine. The caller has set c.flushing, which passes to it.
+func (c *Conn) writeInline(t *wsTransport) {
+	for range maxInlineWrites {
+		c.mu.Lock()
+		if c.state != stateOpen || c.ws != t {
+			c.mu.Unlock()
+			break // the flush goroutine finishes the job, or closes
+		}
+		if len(c.queue) == 0 {
+			c.flushing = false
+			c.mu.Unlock()
+			return
+		}
+		packets := c.takeQueueLocked()
+		c.mu.Unlock()
+		n, done, err := t.writeNow(packets)
+		c.srv.stats.packetsOut.Add(int64(len(packets)))
+		c.srv.stats.bytesOut.Add(n)
+		c.recycleQueue(packets)
+		if !done || err != nil {
+			c.srv.goTracked(c.flushWebSocket) // a write error shows again there
+			return
+		}
+	}
+	c.srv.goTracked(c.flushWebSocket)
+}
+
+// framesLocked returns what to write for packets: what an earlier
+// non-blocking write left, then a frame per packet. t.writeMu must be held;
+// the slice is t.bufs.
+func (t *wsTransport) framesLocked(packets []*Packet) (net.Buffers, error) {
+	bufs := append(t.bufs[:0], t.pending...)
+	clear(t.pending)
+	t.pending = t.pending[:0]
+	t.queued.Store(0)
 	for _, p := range packets {
 		if t.deflate && p.wireLen() >= t.threshold && !p.NoCompress {
 			f, err := compressedFrame(p)
 			if err != nil {
-				return 0, err
+				return nil, err
 			}
 			bufs = append(bufs, f)
 			continue
 		}
 		bufs = append(bufs, p.frame())
 	}
+	t.bufs = bufs
+	return bufs, nil
+}
+
+// releaseBufsLocked forgets the frames of the last write, keeping the
+// scratch slice. t.writeMu must be held.
+func (t *wsTransport) releaseBufsLocked() {
+	clear(t.bufs)
+	t.bufs = t.bufs[:0]
+}
+
+// writePackets writes packets as one batch of frames (one writev), after
+// what a non-blocking write left.
+func (t *wsTransport) writePackets(packets []*Packet) (int64, error) {
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	defer t.releaseBufsLocked()
+	bufs, err := t.framesLocked(packets)
+	if err != nil {
+		return 0, err
+	}
 	if err := t.startWrite(); err != nil {
 		return 0, err
 	}
-	w := bufs // WriteTo consumes its receiver
-	return w.WriteTo(t.conn)
+	return bufs.WriteTo(t.conn) // WriteTo consumes its receiver, not t.bufs
 }
 
-// writeFrame writes one unfragmented frame.
+// writeNow writes packets without waiting (one non-blocking writev) and
+// keeps what the socket did not take, to be written first by the next
+// write. done reports that nothing is left.
+func (t *wsTransport) writeNow(packets []*Packet) (n int64, done bool, err error) {
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	defer t.releaseBufsLocked()
+	bufs, err := t.framesLocked(packets)
+	if err == nil {
+		err = t.startWrite() // a write past its deadline would fail
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	w, err := t.rw.writeNow(bufs)
+	rest := skipBytes(bufs, w)
+	if len(rest) > 0 {
+		t.pending = append(t.pending, rest...)
+		left := int64(0)
+		for _, b := range rest {
+			left += int64(len(b))
+		}
+		t.queued.Store(left)
+	}
+	return int64(w), len(rest) == 0, err
+}
+
+// skipBytes drops the first n bytes of bufs, in place.
+func skipBytes(bufs net.Buffers, n int) net.Buffers {
+	for len(bufs) > 0 && n >= len(bufs[0]) {
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	if len(bufs) > 0 {
+		bufs[0] = bufs[0][n:]
+	}
+	return bufs
+}
+
+// writeFrame writes one unfragmented frame, after what a non-blocking
+// write left.
 func (t *wsTransport) writeFrame(op ws.OpCode, payload []byte) error {
 	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(payload))}
 	buf := bytes.NewBuffer(make([]byte, 0, ws.HeaderSize(h)+len(payload)))
@@ -328,7 +503,21 @@ func (t *wsTransport) writeFrame(op ws.OpCode, payload []byte) error {
 	if err := t.startWrite(); err != nil {
 		return err
 	}
-	_, err := t.conn.Write(buf.Bytes())
+	return t.writeWithPendingLocked(buf.Bytes())
+}
+
+// writeWithPendingLocked writes what a non-blocking write left, then b.
+// t.writeMu must be held.
+func (t *wsTransport) writeWithPendingLocked(b []byte) error {
+	if len(t.pending) == 0 {
+		_, err := t.conn.Write(b)
+		return err
+	}
+	bufs, _ := t.framesLocked(nil)
+	bufs = append(bufs, b)
+	t.bufs = bufs
+	defer t.releaseBufsLocked()
+	_, err := bufs.WriteTo(t.conn)
 	return err
 }
 
@@ -371,8 +560,13 @@ func (t *wsTransport) close(code ws.StatusCode) {
 		t.writeMu.Lock()
 	}
 	_ = t.conn.SetWriteDeadline(deadline)
-	_ = ws.WriteFrame(t.conn, ws.NewCloseFrame(ws.NewCloseFrameBody(code, "")))
+	var frame bytes.Buffer
+	_ = ws.WriteFrame(&frame, ws.NewCloseFrame(ws.NewCloseFrameBody(code, "")))
+	_ = t.writeWithPendingLocked(frame.Bytes())
 	t.writeMu.Unlock()
+	if w := t.watch.Load(); w != nil {
+		w.stop()
+	}
 	_ = t.conn.Close()
 }
 
@@ -403,9 +597,10 @@ func (t *wsTransport) readMessage(max int64) (ws.OpCode, []byte, error) {
 		op         ws.OpCode
 		started    bool
 		compressed bool
+		br         = t.reader()
 	)
 	for {
-		h, err := ws.ReadHeader(t.br)
+		h, err := ws.ReadHeader(br)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -438,7 +633,7 @@ func (t *wsTransport) readMessage(max int64) (ws.OpCode, []byte, error) {
 		}
 		n := len(msg)
 		msg = slices.Grow(msg, int(h.Length))[:n+int(h.Length)]
-		if _, err := io.ReadFull(t.br, msg[n:]); err != nil {
+		if _, err := io.ReadFull(br, msg[n:]); err != nil {
 			return 0, nil, err
 		}
 		ws.Cipher(msg[n:], h.Mask, 0)
@@ -464,7 +659,7 @@ func (t *wsTransport) readControl(h ws.Header) error {
 		return errProtocol
 	}
 	p := make([]byte, h.Length)
-	if _, err := io.ReadFull(t.br, p); err != nil {
+	if _, err := io.ReadFull(t.reader(), p); err != nil {
 		return err
 	}
 	ws.Cipher(p, h.Mask, 0)

@@ -1,0 +1,97 @@
+package engineio
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// Idle WebSocket connections are watched by the poller: they hold no
+// goroutine of their own.
+func TestIdleWebSocketHoldsNoGoroutine(t *testing.T) {
+	if !usePoller || runtime.GOOS != "linux" {
+		t.Skip("one goroutine per connection without the poller")
+	}
+	ts := newTestServer(t, nil)
+	c0, _ := ts.wsOpen() // starts the poller
+	c0.writeText("4warm-up")
+	waitFor(t, "the first message", func() bool { return ts.srv.Stats().PacketsIn == 1 })
+	before := runtime.NumGoroutine()
+	const n = 50
+	clients := make([]*wsClient, n)
+	for i := range clients {
+		clients[i], _ = ts.wsOpen()
+	}
+	time.Sleep(100 * time.Millisecond) // let handshake goroutines end
+	if extra := runtime.NumGoroutine() - before; extra > n/10 {
+		t.Fatalf("%d idle connections added %d goroutines", n, extra)
+	}
+	// And they are still read: every one echoes.
+	for i, c := range clients {
+		c.writeText(fmt.Sprintf("4m%d", i))
+	}
+	waitFor(t, "every message", func() bool { return ts.srv.Stats().PacketsIn >= n+1 })
+}
+
+// A client that reads slowly makes non-blocking writes stop part-way
+// through a frame; what is left goes out first, before later packets and
+// before a control frame, so the client sees every frame whole and in
+// order.
+func TestPartialWritesKeepFrames(t *testing.T) {
+	ts := newTestServer(t, &Options{MaxQueueBytes: 64 << 20})
+	c, sid := ts.wsOpen()
+	conn := ts.conn(sid)
+	const count, size = 400, 50_000
+	payload := func(i int) []byte {
+		return bytes.Repeat([]byte{byte('a' + i%26)}, size)
+	}
+	var sawPending atomic.Bool
+	go func() {
+		for i := range count {
+			if conn.Send(&Packet{Type: PacketMessage, Data: payload(i)}) != nil {
+				return
+			}
+			conn.mu.Lock()
+			if w := conn.ws; w != nil && w.queued.Load() > 0 {
+				sawPending.Store(true)
+			}
+			conn.mu.Unlock()
+			if i == count/2 {
+				// A ping from the client now gets a pong written
+				// while the socket is full.
+				c.write(ws.OpPing, []byte("p"))
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond) // let the socket buffers fill
+	pongs := 0
+	for i := 0; i < count; {
+		h, p := c.frame()
+		switch h.OpCode {
+		case ws.OpPong:
+			pongs++
+			continue
+		case ws.OpText:
+		default:
+			t.Fatalf("frame %d: got %v", i, h.OpCode)
+		}
+		want := append([]byte{'4'}, payload(i)...)
+		if !bytes.Equal(p, want) {
+			t.Fatalf("frame %d: got %d bytes starting %q, want %d bytes of %q", i, len(p), p[:min(len(p), 8)], len(want), want[:8])
+		}
+		i++
+	}
+	if runtime.GOOS == "linux" && !sawPending.Load() {
+		t.Error("no write stopped part-way: the test did not fill the socket")
+	}
+	if pongs == 0 {
+		if h, _ := c.frame(); h.OpCode != ws.OpPong {
+			t.Fatalf("got %v, want the pong", h.OpCode)
+		}
+	}
+}
