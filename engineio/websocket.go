@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"slices"
 	"sync"
-	"syscall"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -42,13 +42,13 @@ type wsTransport struct {
 	br    *bufio.Reader
 	watch atomic.Pointer[watch] // set while the poller watches conn
 
-	writeMu  sync.Mutex  // serialises frame writes
-	bufs     net.Buffers // scratch for writes, guarded by writeMu
-	pending  net.Buffers // what a non-blocking write left, written first; guarded by writeMu
+	writeMu  sync.Mutex   // serialises frame writes
+	bufs     net.Buffers  // scratch for writes, guarded by writeMu
+	pending  net.Buffers  // what a non-blocking write left, written first; guarded by writeMu
 	queued   atomic.Int64 // bytes in pending
-	rw       *rawWriter  // non-blocking writes; nil without raw
-	deadline time.Time   // the write deadline set last, guarded by writeMu
-	closed   atomic.Bool // set once by close; no write starts after it
+	rw       *rawWriter   // non-blocking writes; nil without raw
+	deadline time.Time    // the write deadline set last, guarded by writeMu
+	closed   atomic.Bool  // set once by close; no write starts after it
 }
 
 // wsReadBufferSize is the size of the read buffers that connections borrow
