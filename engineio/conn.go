@@ -152,10 +152,12 @@ func (c *Conn) Send(packets ...*Packet) error {
 	c.queue = append(c.queue, packets...)
 	c.queueBytes += n
 	if t := c.ws; c.transport == TransportWebSocket && t != nil && t.rw != nil && !c.flushing {
-		c.flushing = true
-		c.mu.Unlock()
-		c.writeInline(t)
-		return nil
+		if w := c.srv.writers(); w != nil {
+			c.flushing = true
+			c.mu.Unlock()
+			w.push(c)
+			return nil
+		}
 	}
 	c.wakeLocked()
 	c.mu.Unlock()

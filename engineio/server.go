@@ -64,6 +64,16 @@ type Server struct {
 
 	pollOnce sync.Once
 	poll     *poller // nil until the first WebSocket, or without epoll
+
+	writersOnce sync.Once
+	wr          *writers // nil until the first WebSocket send
+}
+
+// writers returns the server's WebSocket writers, starting them on first
+// use, or nil once the server is shut down.
+func (s *Server) writers() *writers {
+	s.writersOnce.Do(func() { s.wr = newWriters() })
+	return s.wr
 }
 
 // poller returns the server's poller of idle WebSocket connections,
@@ -88,11 +98,16 @@ func (s *Server) poller() *poller {
 // reader on Linux too.
 var usePoller = true
 
-// closePoller stops the poller, if it started, and any later start.
-func (s *Server) closePoller() {
+// stopIO stops the poller and the writers, if they started, and any later
+// start.
+func (s *Server) stopIO() {
 	s.pollOnce.Do(func() {})
 	if s.poll != nil {
 		s.poll.close()
+	}
+	s.writersOnce.Do(func() {})
+	if s.wr != nil {
+		s.wr.stop()
 	}
 }
 
@@ -178,13 +193,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		s.closePoller()
+		s.stopIO()
 		return nil
 	case <-ctx.Done():
 		for _, c := range s.Conns() {
 			c.closeNow(ReasonForcedClose)
 		}
-		s.closePoller()
+		s.stopIO()
 		return ctx.Err()
 	}
 }
@@ -474,6 +489,9 @@ type counters struct {
 	requestErrors         [6]atomic.Int64
 	pollingNow, wsNow     atomic.Int64
 	closeReasons          sync.Map // reason → *atomic.Int64
+	// partialWrites counts non-blocking writes the socket did not take
+	// whole (left to a flush goroutine).
+	partialWrites atomic.Int64
 }
 
 // Stats is a snapshot of a server's counters.

@@ -372,40 +372,6 @@ func (c *Conn) flushWebSocket() {
 	}
 }
 
-// maxInlineWrites bounds the non-blocking writes a sender makes in a row
-// before leaving the rest of a busy queue to a flush goroutine.
-const maxInlineWrites = 4
-
-// writeInline writes the queue from the sender's goroutine, with
-// non-blocking writes: a broadcast to an idle connection costs one system
-// call and no goroutine. What the socket does not take at once is left to
-// a flush goroutine. The caller has set c.flushing, which passes to it.
-func (c *Conn) writeInline(t *wsTransport) {
-	for range maxInlineWrites {
-		c.mu.Lock()
-		if c.state != stateOpen || c.ws != t {
-			c.mu.Unlock()
-			break // the flush goroutine finishes the job, or closes
-		}
-		if len(c.queue) == 0 {
-			c.flushing = false
-			c.mu.Unlock()
-			return
-		}
-		packets := c.takeQueueLocked()
-		c.mu.Unlock()
-		n, done, err := t.writeNow(packets)
-		c.srv.stats.packetsOut.Add(int64(len(packets)))
-		c.srv.stats.bytesOut.Add(n)
-		c.recycleQueue(packets)
-		if !done || err != nil {
-			c.srv.goTracked(c.flushWebSocket) // a write error shows again there
-			return
-		}
-	}
-	c.srv.goTracked(c.flushWebSocket)
-}
-
 // framesLocked returns what to write for packets: what an earlier
 // non-blocking write left, then a frame per packet. t.writeMu must be held;
 // the slice is t.bufs.

@@ -1,0 +1,132 @@
+package engineio
+
+import (
+	"runtime"
+	"sync"
+)
+
+// writers are the goroutines that write WebSocket queues for the senders,
+// one per core. A send queues its packets and, when the connection has no
+// write under way, puts the connection in line; a writer takes it, writes
+// everything queued with one non-blocking writev and moves on. So a
+// broadcast to thousands of connections costs the broadcaster a queue
+// append per recipient, its writes run on every core, and a connection
+// that receives faster than the writers get round to it has its packets
+// batched into one write. A connection whose socket does not take
+// everything at once gets a flush goroutine of its own, which waits.
+type writers struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	line    []*Conn // connections waiting for a writer, from line[head]
+	head    int
+	stopped bool
+	done    sync.WaitGroup
+}
+
+// writerBatch is how many connections a writer takes from the line at once.
+const writerBatch = 32
+
+func newWriters() *writers {
+	w := &writers{}
+	w.cond.L = &w.mu
+	n := runtime.GOMAXPROCS(0)
+	w.done.Add(n)
+	for range n {
+		go w.loop()
+	}
+	return w
+}
+
+// push puts c in line. c.flushing, set by the caller, passes to the writer.
+func (w *writers) push(c *Conn) {
+	w.mu.Lock()
+	w.line = append(w.line, c)
+	w.mu.Unlock()
+	w.cond.Signal()
+}
+
+// take waits for connections in line and moves up to writerBatch of them
+// to batch. It returns false once the writers are stopped and the line is
+// empty.
+func (w *writers) take(batch []*Conn) ([]*Conn, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.head == len(w.line) && !w.stopped {
+		w.cond.Wait()
+	}
+	if w.head == len(w.line) {
+		return batch, false
+	}
+	k := min(len(w.line)-w.head, writerBatch)
+	batch = append(batch, w.line[w.head:w.head+k]...)
+	clear(w.line[w.head : w.head+k])
+	if w.head += k; w.head == len(w.line) {
+		w.line, w.head = w.line[:0], 0
+	}
+	return batch, true
+}
+
+func (w *writers) loop() {
+	defer w.done.Done()
+	batch := make([]*Conn, 0, writerBatch)
+	for {
+		var ok bool
+		if batch, ok = w.take(batch[:0]); !ok {
+			return
+		}
+		for i, c := range batch {
+			c.writeQueued(w)
+			batch[i] = nil
+		}
+	}
+}
+
+// stop ends the writers once the line is empty.
+func (w *writers) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
+	w.cond.Broadcast()
+	w.done.Wait()
+}
+
+// writeQueued writes c's queue without waiting, for a writer. c.flushing
+// is held; it passes on to a flush goroutine when the socket does not take
+// everything, or back to the line when more was queued meanwhile.
+func (c *Conn) writeQueued(w *writers) {
+	c.mu.Lock()
+	t := c.ws
+	switch {
+	case c.state == stateClosed || t == nil:
+		c.flushing = false
+		c.mu.Unlock()
+		return
+	case c.state == stateClosing || t.rw == nil:
+		c.mu.Unlock()
+		c.srv.goTracked(c.flushWebSocket) // closes once the queue is out
+		return
+	case len(c.queue) == 0:
+		c.flushing = false
+		c.mu.Unlock()
+		return
+	}
+	packets := c.takeQueueLocked()
+	c.mu.Unlock()
+	n, done, err := t.writeNow(packets)
+	c.srv.stats.packetsOut.Add(int64(len(packets)))
+	c.srv.stats.bytesOut.Add(n)
+	c.recycleQueue(packets)
+	if !done || err != nil {
+		c.srv.stats.partialWrites.Add(1)
+		c.srv.goTracked(c.flushWebSocket) // a write error shows again there
+		return
+	}
+	c.mu.Lock()
+	if len(c.queue) > 0 || c.state != stateOpen {
+		c.mu.Unlock()
+		w.push(c) // behind the others: they get their turn first
+		return
+	}
+	c.flushing = false
+	c.mu.Unlock()
+}
