@@ -5,6 +5,7 @@ package engineio
 import (
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 
@@ -24,8 +25,12 @@ import (
 // meanwhile; events carry a generation number as well as the descriptor, so
 // an event of a watch that has ended is never taken for a newer one.
 type poller struct {
+	// The epoll instance is itself watched by Go's network poller (an
+	// epoll descriptor is readable while it has events): the loop parks
+	// like any network read, with no thread blocked in epoll_wait.
 	epfd int
-	wake int // eventfd: written by close to end the loop
+	file *os.File // epfd, for Go's poller
+	rc   syscall.RawConn
 	done chan struct{}
 
 	mu      sync.Mutex
@@ -57,18 +62,17 @@ func newPoller() (*poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	file := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := file.SyscallConn()
 	if err != nil {
-		unix.Close(epfd)
+		file.Close()
 		return nil, err
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake), Pad: -1}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
-		unix.Close(epfd)
-		unix.Close(wake)
-		return nil, err
-	}
-	p := &poller{epfd: epfd, wake: wake, done: make(chan struct{}), watches: map[int32]*watch{}}
+	p := &poller{epfd: epfd, file: file, rc: rc, done: make(chan struct{}), watches: map[int32]*watch{}}
 	go p.loop()
 	return p, nil
 }
@@ -111,26 +115,32 @@ func (p *poller) add(rc syscall.RawConn, ready func() bool, ended func()) (*watc
 	return w, nil
 }
 
-// loop waits for events and starts a reading goroutine for each.
+// loop waits for events and starts a reading goroutine for each, until
+// the poller is closed.
 func (p *poller) loop() {
 	defer close(p.done)
 	events := make([]unix.EpollEvent, 128)
+	var (
+		n    int
+		werr error
+	)
+	wait := func(fd uintptr) bool {
+		n, werr = unix.EpollWait(int(fd), events, 0)
+		if werr == unix.EINTR {
+			n, werr = 0, nil
+		}
+		return n > 0 || werr != nil
+	}
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			return
+		if err := p.rc.Read(wait); err != nil || werr != nil {
+			return // closed
 		}
 		for _, ev := range events[:n] {
-			if ev.Fd == int32(p.wake) && ev.Pad == -1 {
-				return
-			}
 			if w := p.take(ev.Fd, ev.Pad); w != nil {
 				go w.run()
 			}
 		}
+		n = 0
 	}
 }
 
@@ -229,13 +239,10 @@ func (p *poller) close() {
 		p.mu.Unlock()
 		return
 	}
-	p.closed = true
+	p.closed = true // no epoll_ctl from now on: the descriptor goes
 	p.mu.Unlock()
-	var one = [8]byte{1}
-	_, _ = unix.Write(p.wake, one[:])
+	p.file.Close() // ends the loop's wait
 	<-p.done
-	unix.Close(p.epfd)
-	unix.Close(p.wake)
 }
 
 // maxIovecs is the most buffers one writev takes (IOV_MAX).
