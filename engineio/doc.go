@@ -18,16 +18,31 @@
 // counted; a send never blocks. A Packet is immutable and may be sent to any
 // number of connections: its WebSocket frame (server frames are unmasked, so
 // one frame fits every recipient) and its polling form are built once. On
-// WebSocket, a short-lived goroutine drains the queue, writing everything
-// queued meanwhile in one vectored write; on polling, a pending GET takes the
-// whole queue as one payload.
+// WebSocket, a send puts the connection in line for the server's writers,
+// one goroutine per core, which write everything queued with one
+// non-blocking vectored write: a broadcast only appends to queues, its
+// writes run on every core, and packets that arrive faster than they are
+// written are batched. A socket that does not take a write whole gets a
+// flush goroutine of its own, which waits (up to Options.WriteTimeout). On
+// polling, a pending GET takes the whole queue as one payload.
+//
+// # Inbound path
+//
+// On Linux, idle WebSocket connections are watched by one epoll instance
+// (itself parked in Go's network poller): a connection costs no goroutine
+// and no read buffer until data arrives; then a goroutine reads every
+// message that came, with a buffer borrowed from a pool, and hands each to
+// the Handler; a handler may block, holding up only its own connection.
+// Elsewhere, and for connections without a descriptor of their own (TLS
+// served by the http.Server), a goroutine per connection reads.
 //
 // # Concurrency
 //
 // Every method of Server and Conn is safe for concurrent use. Each session
 // has at most one reading goroutine (the WebSocket reader, or the POST being
-// served) and at most one writing goroutine (the flusher, or the pending GET).
-// Every goroutine the server starts is tracked; Shutdown waits for them.
+// served) and at most one writing goroutine (a writer or the flush
+// goroutine, or the pending GET). Every goroutine the server starts is
+// tracked; Shutdown waits for them.
 //
 // # Polling payloads
 //
