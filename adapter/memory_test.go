@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -14,7 +15,8 @@ import (
 
 // fakeSocket records what the adapter does to it.
 type fakeSocket struct {
-	id string
+	id    string
+	panic bool // Deliver panics
 
 	mu           sync.Mutex
 	delivered    []*adapter.Message
@@ -24,6 +26,9 @@ type fakeSocket struct {
 
 func (f *fakeSocket) ID() string { return f.id }
 func (f *fakeSocket) Deliver(m *adapter.Message) {
+	if f.panic {
+		panic("delivery to " + f.id)
+	}
 	f.mu.Lock()
 	f.delivered = append(f.delivered, m)
 	f.mu.Unlock()
@@ -125,6 +130,41 @@ func TestRoomMembership(t *testing.T) {
 	slices.Sort(events[2:])
 	if want := []string{"+r1", "+r2", "-r1", "-r2"}; !slices.Equal(events, want) {
 		t.Errorf("room events %q, want %q", events, want)
+	}
+}
+
+// TestManyRooms checks membership past the size where a socket's rooms and
+// a room's members move from a slice to a map.
+func TestManyRooms(t *testing.T) {
+	t.Parallel()
+	m, _ := newMemory()
+	var rooms []string
+	for i := range 20 {
+		rooms = append(rooms, fmt.Sprintf("r%02d", i))
+		m.Join(fmt.Sprintf("s%02d", i), "big")
+	}
+	m.Join("x", rooms[:5]...)
+	m.Join("x", rooms[3:]...) // three again
+	m.Leave("x", "r07")
+	want := slices.Concat(rooms[:7], rooms[8:])
+	got := m.RoomsOf("x")
+	slices.Sort(got)
+	if !slices.Equal(got, want) || m.Size("r07") != 0 || m.Size("r08") != 1 {
+		t.Errorf("RoomsOf(x) = %q, want %q", got, want)
+	}
+	if m.Size("big") != 20 {
+		t.Errorf("Size(big) = %d", m.Size("big"))
+	}
+	for i := range 19 {
+		m.Leave(fmt.Sprintf("s%02d", i), "big")
+	}
+	if ids := m.Match(adapter.Options{Rooms: []string{"big"}}); !slices.Equal(ids, []string{"s19"}) {
+		t.Errorf("members of big %q", ids)
+	}
+	m.LeaveAll("x")
+	m.LeaveAll("s19")
+	if m.RoomsOf("x") != nil || len(m.AllRooms()) != 0 {
+		t.Errorf("rooms left: %q", m.AllRooms())
 	}
 }
 
@@ -232,6 +272,98 @@ func TestBroadcastAllocations(t *testing.T) {
 			t.Errorf("rooms %q: %v allocations for 1000 sockets, %v for 10", opts.Rooms, large, small)
 		}
 	}
+}
+
+// TestSpreadAllocations checks that a broadcast spread over several
+// goroutines allocates nothing per recipient either.
+func TestSpreadAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts vary under the race detector")
+	}
+	p := &parser.Packet{Type: parser.Event, Data: []byte(`["news",1]`)}
+	allocs := func(n int) float64 {
+		m, ns := spreadSockets(t, n)
+		for _, s := range ns.socks {
+			s.delivered = make([]*adapter.Message, 0, 256)
+		}
+		return testing.AllocsPerRun(100, func() {
+			for _, s := range ns.socks {
+				s.delivered = s.delivered[:0]
+			}
+			m.BroadcastLocal(p, adapter.Options{})
+		})
+	}
+	if small, large := allocs(2*adapter.ParallelDelivery), allocs(8*adapter.ParallelDelivery); large > small {
+		t.Errorf("%v allocations for %d sockets, %v for %d", large, 8*adapter.ParallelDelivery,
+			small, 2*adapter.ParallelDelivery)
+	}
+}
+
+// spreadSockets returns an adapter with n sockets, every third one in room
+// "a", and sets GOMAXPROCS to 4 for the test, so that broadcasts to more
+// than adapter.ParallelDelivery sockets are spread on any machine. Tests
+// that use it must not be parallel.
+func spreadSockets(t *testing.T, n int) (*adapter.Memory, *fakeNamespace) {
+	old := runtime.GOMAXPROCS(4)
+	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	rooms := make([][]string, n)
+	for i := range rooms {
+		if i%3 == 0 {
+			rooms[i] = []string{"a"}
+		}
+	}
+	return newMemory(rooms...)
+}
+
+// TestBroadcastSpread checks large broadcasts, delivered by several
+// goroutines: each recipient gets every broadcast once and in order, the
+// count is right, acks are registered, and a panic reaches the caller once
+// the other goroutines' recipients have been served.
+func TestBroadcastSpread(t *testing.T) {
+	const n = 3 * adapter.ParallelDelivery
+	m, ns := spreadSockets(t, n)
+	packets := make([]*parser.Packet, 3)
+	for i := range packets {
+		packets[i] = &parser.Packet{Type: parser.Event, Data: fmt.Appendf(nil, `["n",%d]`, i)}
+		if got := m.BroadcastLocal(packets[i], adapter.Options{}); got != n {
+			t.Fatalf("broadcast %d reached %d sockets, want %d", i, got, n)
+		}
+	}
+	if got := m.BroadcastLocal(packets[0], adapter.Options{Except: []string{"a"}}); got != n-n/3 {
+		t.Errorf("broadcast except a reached %d sockets, want %d", got, n-n/3)
+	}
+	ack := &parser.Packet{Type: parser.Event, Data: []byte(`["q"]`), ID: 9, HasID: true}
+	if got := m.BroadcastLocalWithAck(ack, adapter.Options{Rooms: []string{"a"}}, func(parser.Arg) {}); got != n/3 {
+		t.Errorf("broadcast with ack reached %d sockets, want %d", got, n/3)
+	}
+	for i := range n {
+		// Three broadcasts to all, then one to those out of "a" or one
+		// with an ack to those in "a".
+		s := ns.socks[fmt.Sprintf("s%d", i)]
+		if len(s.delivered) != 4 || (s.acks[9] != nil) != (i%3 == 0) {
+			t.Fatalf("%s got %d packets, waits for ack: %v", s.id, len(s.delivered), s.acks[9] != nil)
+		}
+		for j, p := range packets {
+			if s.delivered[j].Packet != p {
+				t.Fatalf("%s got packet %d out of order", s.id, j)
+			}
+		}
+	}
+	ns.socks[fmt.Sprintf("s%d", n-1)].panic = true
+	defer func() {
+		if r := recover(); r != fmt.Sprintf("delivery to s%d", n-1) {
+			t.Errorf("recovered %v", r)
+		}
+		served := 0
+		for _, s := range ns.socks {
+			served += len(s.delivered) - 4
+		}
+		if share := (n + 3) / 4; served < n-share {
+			t.Errorf("%d sockets served, want at least %d (all but one goroutine's share)", served, n-share)
+		}
+	}()
+	m.BroadcastLocal(packets[0], adapter.Options{})
+	t.Error("no panic")
 }
 
 func TestPartialError(t *testing.T) {

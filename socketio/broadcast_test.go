@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard-io/switchboard/adapter"
+	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/parser"
 	"github.com/switchboard-io/switchboard/socketio"
 	"github.com/switchboard-io/switchboard/socketiotest"
@@ -465,4 +467,43 @@ func TestRemoteSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDone(t, w.clients[1].Done(), "connection of a socket disconnected with close")
+}
+
+// TestLargeBroadcast checks broadcasts to more than adapter.ParallelDelivery
+// sockets, delivered by several goroutines (GOMAXPROCS is 4 for the test):
+// every client gets every event once and in order, and the outgoing
+// handlers see each one. The sessions are polling ones, made in process.
+func TestLargeBroadcast(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	srv := socketio.NewServer(&socketio.Options{Logger: quietLogger,
+		Engine: engineio.Options{CloseTimeout: time.Millisecond}}) // nobody polls the close packet
+	defer srv.Shutdown(context.Background())
+	var ready, outgoing atomic.Int64
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.OnAnyOutgoing(func(string, []socketio.Arg) { outgoing.Add(1) })
+		ready.Add(1)
+	})
+	sids := make([]string, adapter.ParallelDelivery+100)
+	for i := range sids {
+		sids[i] = openPolling(t, srv)
+	}
+	socketiotest.Eventually(t, func() error { // the connection handlers run on the sockets' goroutines
+		if n := ready.Load(); n != int64(len(sids)) {
+			return fmt.Errorf("%d sockets ready, want %d", n, len(sids))
+		}
+		return nil
+	}, waitTimeout)
+	for i := range 3 {
+		if err := srv.Emit("n", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sid := range sids {
+		if body := poll(t, srv, sid); body != "42[\"n\",0]\x1e42[\"n\",1]\x1e42[\"n\",2]" {
+			t.Fatalf("session %s got %q", sid, body)
+		}
+	}
+	if got := outgoing.Load(); got != int64(3*len(sids)) {
+		t.Errorf("outgoing handlers saw %d events, want %d", got, 3*len(sids))
+	}
 }

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,14 +19,17 @@ type client struct {
 
 	decoder parser.Decoder // used only by the connection's reader
 
-	mu           sync.Mutex
-	sockets      map[string]*Socket // by namespace name
+	mu sync.Mutex
+	// sockets are the client's sockets, one per namespace. Clients join
+	// one namespace or a few: a slice costs a few bytes where a map costs
+	// hundreds.
+	sockets      []*Socket
 	closed       bool
-	connectTimer *time.Timer
+	connectTimer *time.Timer // nil once stopped
 }
 
 func newClient(s *Server, c *engineio.Conn) *client {
-	cl := &client{srv: s, conn: c, sockets: make(map[string]*Socket, 1)}
+	cl := &client{srv: s, conn: c}
 	cl.decoder.MaxAttachments = s.opts.MaxAttachments
 	cl.connectTimer = time.AfterFunc(s.opts.ConnectTimeout, cl.onConnectTimeout)
 	return cl
@@ -70,7 +74,7 @@ func (cl *client) route(p *parser.Packet) {
 		nsp = "/"
 	}
 	cl.mu.Lock()
-	sock := cl.sockets[nsp]
+	sock := cl.socketLocked(nsp)
 	cl.mu.Unlock()
 	switch {
 	case sock == nil && p.Type == parser.Connect:
@@ -98,23 +102,45 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 	ns.connect(cl, auth)
 }
 
-// attach records a connected socket; it fails if the client is closed.
+// socketLocked returns the client's socket of namespace nsp, or nil.
+// cl.mu must be held.
+func (cl *client) socketLocked(nsp string) *Socket {
+	for _, s := range cl.sockets {
+		if s.nsp.name == nsp {
+			return s
+		}
+	}
+	return nil
+}
+
+// attach records a connected socket, in place of any other of its
+// namespace; it fails if the client is closed.
 func (cl *client) attach(s *Socket) bool {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	if cl.closed {
 		return false
 	}
-	cl.sockets[s.nsp.name] = s
-	cl.connectTimer.Stop()
+	cl.sockets = slices.DeleteFunc(cl.sockets, func(o *Socket) bool { return o.nsp.name == s.nsp.name })
+	cl.sockets = append(cl.sockets, s)
+	cl.stopConnectTimerLocked()
 	return true
+}
+
+// stopConnectTimerLocked stops the connect timer and lets it be collected.
+// cl.mu must be held.
+func (cl *client) stopConnectTimerLocked() {
+	if cl.connectTimer != nil {
+		cl.connectTimer.Stop()
+		cl.connectTimer = nil
+	}
 }
 
 // detach forgets a socket that left its namespace.
 func (cl *client) detach(s *Socket) {
 	cl.mu.Lock()
-	if cl.sockets[s.nsp.name] == s {
-		delete(cl.sockets, s.nsp.name)
+	if i := slices.Index(cl.sockets, s); i >= 0 {
+		cl.sockets = slices.Delete(cl.sockets, i, i+1)
 	}
 	cl.mu.Unlock()
 }
@@ -154,21 +180,14 @@ func (cl *client) disconnectAll() {
 func (cl *client) snapshot() []*Socket {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	out := make([]*Socket, 0, len(cl.sockets))
-	for _, s := range cl.sockets {
-		out = append(out, s)
-	}
-	return out
+	return slices.Clone(cl.sockets)
 }
 
 func (cl *client) detachAll() []*Socket {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	out := make([]*Socket, 0, len(cl.sockets))
-	for _, s := range cl.sockets {
-		out = append(out, s)
-	}
-	clear(cl.sockets)
+	out := cl.sockets
+	cl.sockets = nil
 	return out
 }
 
@@ -176,7 +195,7 @@ func (cl *client) detachAll() []*Socket {
 func (cl *client) onClose(reason string) {
 	cl.mu.Lock()
 	cl.closed = true
-	cl.connectTimer.Stop()
+	cl.stopConnectTimerLocked()
 	cl.mu.Unlock()
 	for _, s := range cl.detachAll() {
 		s.onClose(reason)

@@ -119,6 +119,31 @@ func TestHandlerOrder(t *testing.T) {
 	})
 }
 
+// TestOnAndOff checks that On replaces an event's handler and Off removes
+// it, among more handlers than a socket usually has.
+func TestOnAndOff(t *testing.T) {
+	run(t, func(t *testing.T, transport string) {
+		srv := newServer(t, nil)
+		var seen trail
+		srv.OnConnection(func(s *socketio.Socket) {
+			for i := range 20 {
+				name := fmt.Sprintf("e%d", i)
+				s.On(name, func(*socketio.Event) { seen.add("first %s", name) })
+			}
+			s.On("e3", func(*socketio.Event) { seen.add("second e3") })
+			s.Off("e5")
+			s.Off("unknown")
+		})
+		c := srv.Connect(t, transport, "/", nil)
+		for _, name := range []string{"e3", "e5", "nothing", "e19", "e0"} {
+			if err := c.Emit("/", name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		socketiotest.Eventually(t, seen.equals("second e3", "first e19", "first e0"), waitTimeout)
+	})
+}
+
 func TestOnAnyOutgoing(t *testing.T) {
 	run(t, func(t *testing.T, transport string) {
 		srv := newServer(t, nil)

@@ -38,19 +38,55 @@ type Socket struct {
 	connected atomic.Bool
 	hasAnyOut atomic.Bool
 
-	mu              sync.Mutex
-	handlers        map[string]EventHandler
+	// handlers, hooks and acks are allocated when first used: most
+	// sockets register a few handlers and nothing else, and a server may
+	// hold hundreds of thousands of them.
+	mu       sync.Mutex
+	handlers []eventHandler
+	hooks    *socketHooks
+	acks     map[uint64]ackEntry
+	data     any
+	closed   bool
+
+	inbox   []func()
+	running bool
+}
+
+// eventHandler is the handler of one event, as registered by On. A socket
+// has a handful of them: a slice searched in order takes a third of the
+// memory of a map, and finds one as fast.
+type eventHandler struct {
+	event string
+	h     EventHandler
+}
+
+// socketHooks holds the socket's less common handlers.
+type socketHooks struct {
 	anyIn           []EventHandler
 	anyOut          []func(event string, args []Arg)
 	middlewares     []func(*Event) error
 	onDisconnecting []func(reason string)
 	onDisconnect    []func(reason string)
-	acks            map[uint64]ackEntry
-	data            any
-	closed          bool
+}
 
-	inbox   []func()
-	running bool
+// hooksLocked returns s.hooks, allocated if needed. s.mu must be held.
+func (s *Socket) hooksLocked() *socketHooks {
+	if s.hooks == nil {
+		s.hooks = new(socketHooks)
+	}
+	return s.hooks
+}
+
+// noHooks stands for the hooks of a socket that registered none.
+var noHooks socketHooks
+
+// hooksOrNone returns s.hooks, or noHooks if nil. s.mu must be held; the
+// slices returned must not be modified.
+func (s *Socket) hooksOrNone() *socketHooks {
+	if s.hooks == nil {
+		return &noHooks
+	}
+	return s.hooks
 }
 
 // ackEntry is a pending ack: fn receives the ack's arguments; gone, when
@@ -61,9 +97,7 @@ type ackEntry struct {
 }
 
 func newSocket(ns *Namespace, cl *client, auth json.RawMessage) *Socket {
-	s := &Socket{nsp: ns, client: cl, id: engineio.NewID(),
-		handshake: newHandshake(cl.conn, auth),
-		handlers:  make(map[string]EventHandler), acks: make(map[uint64]ackEntry)}
+	s := &Socket{nsp: ns, client: cl, id: engineio.NewID(), handshake: newHandshake(cl.conn, auth)}
 	if ns.recovery() != nil {
 		s.pid = newPID()
 	}
@@ -111,30 +145,51 @@ func (s *Socket) Data() any {
 // On registers the handler of an event, replacing any previous one.
 func (s *Socket) On(event string, h EventHandler) {
 	s.mu.Lock()
-	s.handlers[event] = h
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	for i := range s.handlers {
+		if s.handlers[i].event == event {
+			s.handlers[i].h = h
+			return
+		}
+	}
+	s.handlers = append(s.handlers, eventHandler{event, h})
 }
 
 // Off removes the handler of an event.
 func (s *Socket) Off(event string) {
 	s.mu.Lock()
-	delete(s.handlers, event)
+	s.handlers = slices.DeleteFunc(s.handlers, func(e eventHandler) bool { return e.event == event })
 	s.mu.Unlock()
+}
+
+// handlerLocked returns the handler of event, or nil. s.mu must be held.
+func (s *Socket) handlerLocked(event string) EventHandler {
+	for _, e := range s.handlers {
+		if e.event == event {
+			return e.h
+		}
+	}
+	return nil
 }
 
 // OnAny registers a catch-all handler, called for every incoming event
 // before the socket middlewares and the event's handler.
 func (s *Socket) OnAny(h EventHandler) {
 	s.mu.Lock()
-	s.anyIn = append(s.anyIn, h)
+	hk := s.hooksLocked()
+	hk.anyIn = append(hk.anyIn, h)
 	s.mu.Unlock()
 }
 
 // OnAnyOutgoing registers a handler called with every event sent to the
-// client, broadcasts included, before it is sent.
+// client, broadcasts included, before it is sent. It runs on the goroutine
+// that emits, or for a large broadcast on one of those that deliver it
+// (see adapter.ParallelDelivery): the outgoing handlers of different
+// sockets may run at the same time.
 func (s *Socket) OnAnyOutgoing(h func(event string, args []Arg)) {
 	s.mu.Lock()
-	s.anyOut = append(s.anyOut, h)
+	hk := s.hooksLocked()
+	hk.anyOut = append(hk.anyOut, h)
 	s.hasAnyOut.Store(true)
 	s.mu.Unlock()
 }
@@ -143,7 +198,8 @@ func (s *Socket) OnAnyOutgoing(h func(event string, args []Arg)) {
 // catch-all handlers; an error stops the event (it is logged).
 func (s *Socket) Use(mw func(*Event) error) {
 	s.mu.Lock()
-	s.middlewares = append(s.middlewares, mw)
+	hk := s.hooksLocked()
+	hk.middlewares = append(hk.middlewares, mw)
 	s.mu.Unlock()
 }
 
@@ -151,14 +207,16 @@ func (s *Socket) Use(mw func(*Event) error) {
 // disconnect, while it is still in its rooms.
 func (s *Socket) OnDisconnecting(fn func(reason string)) {
 	s.mu.Lock()
-	s.onDisconnecting = append(s.onDisconnecting, fn)
+	hk := s.hooksLocked()
+	hk.onDisconnecting = append(hk.onDisconnecting, fn)
 	s.mu.Unlock()
 }
 
 // OnDisconnect registers a handler called once the socket has disconnected.
 func (s *Socket) OnDisconnect(fn func(reason string)) {
 	s.mu.Lock()
-	s.onDisconnect = append(s.onDisconnect, fn)
+	hk := s.hooksLocked()
+	hk.onDisconnect = append(hk.onDisconnect, fn)
 	s.mu.Unlock()
 }
 
@@ -265,6 +323,9 @@ func (s *Socket) expect(id uint64, e ackEntry) bool {
 	if s.closed {
 		return false
 	}
+	if s.acks == nil {
+		s.acks = make(map[uint64]ackEntry)
+	}
 	s.acks[id] = e
 	return true
 }
@@ -299,14 +360,14 @@ func (s *Socket) notifyOutgoing(p *parser.Packet) {
 		return
 	}
 	s.mu.Lock()
-	hs := s.anyOut
+	hs := s.hooksOrNone().anyOut
 	s.mu.Unlock()
 	for _, h := range hs {
 		s.callOutgoing(h, name, args)
 	}
 }
 
-// callOutgoing calls an outgoing handler, on the emitter's goroutine: a
+// callOutgoing calls an outgoing handler, on the delivering goroutine: a
 // panic is logged, so that it cannot break a broadcast or its caller.
 func (s *Socket) callOutgoing(h func(string, []Arg), name string, args []Arg) {
 	defer func() {
@@ -406,7 +467,8 @@ func (s *Socket) onPacket(p *parser.Packet) {
 // an incoming event.
 func (s *Socket) dispatch(e *Event) {
 	s.mu.Lock()
-	anyIn, mws, h := s.anyIn, s.middlewares, s.handlers[e.Name]
+	hk, h := s.hooksOrNone(), s.handlerLocked(e.Name)
+	anyIn, mws := hk.anyIn, hk.middlewares
 	s.mu.Unlock()
 	for _, fn := range anyIn {
 		fn(e)
@@ -485,7 +547,7 @@ func (s *Socket) onClose(reason string) {
 	s.mu.Lock()
 	s.closed = true
 	acks := s.acks
-	s.acks = map[uint64]ackEntry{}
+	s.acks = nil
 	s.mu.Unlock()
 	for _, e := range acks {
 		if e.gone != nil {
@@ -497,7 +559,8 @@ func (s *Socket) onClose(reason string) {
 	s.nsp.srv.stats.disconnects.Add(1)
 	job := func() {
 		s.mu.Lock()
-		before, after := s.onDisconnecting, s.onDisconnect
+		hk := s.hooksOrNone()
+		before, after := hk.onDisconnecting, hk.onDisconnect
 		s.mu.Unlock()
 		for _, fn := range before {
 			fn(reason)
