@@ -300,7 +300,7 @@ type bcastSpec struct {
 	label     string
 }
 
-var pprofDir = flag.String("pprof", "", "profile pass: save CPU profiles of Switchboard during every broadcast window and heap profiles in S1 to this directory (the numbers measured then are perturbed)")
+var pprofDir = flag.String("pprof", "", "profile pass: save CPU profiles of Switchboard during every broadcast window and the first second of each S1 connection step, and heap profiles in S1, to this directory (the numbers measured then are perturbed)")
 
 // profile saves a profile of s (Switchboard only) to the -pprof directory.
 func profile(s *server, kind, label string) {
@@ -500,7 +500,12 @@ func idleRun(e *env, kind string, run int, levels []int) ([]result, error) {
 	have := 0
 	for _, level := range levels {
 		c0 := takeCPU(slices.Concat([]int{s.pid}, g.pids())...)
+		var profiled sync.WaitGroup
+		if *pprofDir != "" { // the first second of the connections
+			profiled.Go(func() { profile(s, "profile?seconds=1", fmt.Sprintf("S1-connect-%d", level)) })
+		}
 		d, err := g.connect(level-have, []string{s.url()}, 0, 0)
+		profiled.Wait()
 		if err != nil {
 			return out, fmt.Errorf("%s: connecting %d: %w", kind, level, err)
 		}
