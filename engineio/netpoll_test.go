@@ -87,3 +87,22 @@ func TestPartialWritesKeepFrames(t *testing.T) {
 		}
 	}
 }
+
+// With a write delay, packets sent within it go out in one write.
+func TestWriteDelayBatches(t *testing.T) {
+	ts := newTestServer(t, &Options{WriteDelay: 100 * time.Millisecond})
+	c, sid := ts.wsOpen()
+	conn := ts.conn(sid)
+	before := ts.srv.stats.writerWrites.Load()
+	for i := range 10 {
+		if err := conn.Send(&Packet{Type: PacketMessage, Data: []byte{byte('0' + i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 10 {
+		c.expectText("4" + string(rune('0'+i)))
+	}
+	if n := ts.srv.stats.writerWrites.Load() - before; runtime.GOOS == "linux" && n != 1 {
+		t.Fatalf("10 packets within the write delay took %d writes, want 1", n)
+	}
+}

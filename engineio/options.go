@@ -53,6 +53,13 @@ type Options struct {
 	MaxQueueBytes int
 	// WriteTimeout bounds one WebSocket write. Zero means 10s.
 	WriteTimeout time.Duration
+	// WriteDelay lets a WebSocket connection's packets wait up to this long
+	// for more before they are written, so that one write carries several:
+	// less CPU per packet for servers that send many small packets to each
+	// client (frequent broadcasts), at the cost of that much latency. Zero,
+	// the default, writes as soon as a writer is free; Node has no such
+	// setting.
+	WriteDelay time.Duration
 	// CloseTimeout bounds how long a closing polling session waits for a GET
 	// to deliver its close packet. Zero means 30s.
 	CloseTimeout time.Duration

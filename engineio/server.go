@@ -72,7 +72,7 @@ type Server struct {
 // writers returns the server's WebSocket writers, starting them on first
 // use, or nil once the server is shut down.
 func (s *Server) writers() *writers {
-	s.writersOnce.Do(func() { s.wr = newWriters() })
+	s.writersOnce.Do(func() { s.wr = newWriters(s.opts.WriteDelay) })
 	return s.wr
 }
 
@@ -489,9 +489,10 @@ type counters struct {
 	requestErrors         [6]atomic.Int64
 	pollingNow, wsNow     atomic.Int64
 	closeReasons          sync.Map // reason → *atomic.Int64
-	// partialWrites counts non-blocking writes the socket did not take
-	// whole (left to a flush goroutine).
-	partialWrites atomic.Int64
+	// writerWrites counts the writers' non-blocking writes, and
+	// partialWrites those the socket did not take whole (left to a flush
+	// goroutine).
+	writerWrites, partialWrites atomic.Int64
 }
 
 // Stats is a snapshot of a server's counters.

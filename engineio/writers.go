@@ -3,6 +3,7 @@ package engineio
 import (
 	"runtime"
 	"sync"
+	"time"
 )
 
 // writers are the goroutines that write WebSocket queues for the senders,
@@ -15,19 +16,28 @@ import (
 // batched into one write. A connection whose socket does not take
 // everything at once gets a flush goroutine of its own, which waits.
 type writers struct {
+	delay time.Duration // Options.WriteDelay
+
 	mu      sync.Mutex
 	cond    sync.Cond
-	line    []*Conn // connections waiting for a writer, from line[head]
+	line    []inLine // connections waiting for a writer, from line[head]
 	head    int
 	stopped bool
 	done    sync.WaitGroup
 }
 
+// inLine is a connection waiting for a writer, not to be written before
+// due (zero: at once). Due times grow along the line.
+type inLine struct {
+	c   *Conn
+	due time.Time
+}
+
 // writerBatch is how many connections a writer takes from the line at once.
 const writerBatch = 32
 
-func newWriters() *writers {
-	w := &writers{}
+func newWriters(delay time.Duration) *writers {
+	w := &writers{delay: delay}
 	w.cond.L = &w.mu
 	n := runtime.GOMAXPROCS(0)
 	w.done.Add(n)
@@ -37,10 +47,19 @@ func newWriters() *writers {
 	return w
 }
 
-// push puts c in line. c.flushing, set by the caller, passes to the writer.
+// push puts c in line, to be written after the write delay.
+// c.flushing, set by the caller, passes to the writer.
 func (w *writers) push(c *Conn) {
+	var due time.Time
+	if w.delay > 0 {
+		due = time.Now().Add(w.delay)
+	}
+	w.pushDue(c, due)
+}
+
+func (w *writers) pushDue(c *Conn, due time.Time) {
 	w.mu.Lock()
-	w.line = append(w.line, c)
+	w.line = append(w.line, inLine{c, due})
 	w.mu.Unlock()
 	w.cond.Signal()
 }
@@ -48,7 +67,7 @@ func (w *writers) push(c *Conn) {
 // take waits for connections in line and moves up to writerBatch of them
 // to batch. It returns false once the writers are stopped and the line is
 // empty.
-func (w *writers) take(batch []*Conn) ([]*Conn, bool) {
+func (w *writers) take(batch []inLine) ([]inLine, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for w.head == len(w.line) && !w.stopped {
@@ -68,15 +87,20 @@ func (w *writers) take(batch []*Conn) ([]*Conn, bool) {
 
 func (w *writers) loop() {
 	defer w.done.Done()
-	batch := make([]*Conn, 0, writerBatch)
+	batch := make([]inLine, 0, writerBatch)
 	for {
 		var ok bool
 		if batch, ok = w.take(batch[:0]); !ok {
 			return
 		}
-		for i, c := range batch {
-			c.writeQueued(w)
-			batch[i] = nil
+		for i, e := range batch {
+			if !e.due.IsZero() {
+				if wait := time.Until(e.due); wait > 0 {
+					time.Sleep(wait)
+				}
+			}
+			e.c.writeQueued(w)
+			batch[i] = inLine{}
 		}
 	}
 }
@@ -115,6 +139,7 @@ func (c *Conn) writeQueued(w *writers) {
 	n, done, err := t.writeNow(packets)
 	c.srv.stats.packetsOut.Add(int64(len(packets)))
 	c.srv.stats.bytesOut.Add(n)
+	c.srv.stats.writerWrites.Add(1)
 	c.recycleQueue(packets)
 	if !done || err != nil {
 		c.srv.stats.partialWrites.Add(1)
@@ -124,7 +149,7 @@ func (c *Conn) writeQueued(w *writers) {
 	c.mu.Lock()
 	if len(c.queue) > 0 || c.state != stateOpen {
 		c.mu.Unlock()
-		w.push(c) // behind the others: they get their turn first
+		w.pushDue(c, time.Time{}) // behind the others, who get their turn first
 		return
 	}
 	c.flushing = false

@@ -57,10 +57,11 @@ func main() {
 	internal := flag.String("internal-listen", "127.0.0.1:0", "internal address (/metrics, /debug/pprof)")
 	redisURL := flag.String("redis", "", "Redis URL: join a cluster with adapter/redis")
 	maxQueue := flag.Int("max-queue", 0, "per-connection outbound queue bound, bytes (0: engineio's default, 4 MiB)")
+	writeDelay := flag.Duration("write-delay", 0, "engineio.Options.WriteDelay (0: write at once)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	opts := &socketio.Options{Engine: engineio.Options{MaxQueueBytes: *maxQueue, Logger: log}, Logger: log}
+	opts := &socketio.Options{Engine: engineio.Options{MaxQueueBytes: *maxQueue, WriteDelay: *writeDelay, Logger: log}, Logger: log}
 	var ra *redis.Adapter
 	if *redisURL != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

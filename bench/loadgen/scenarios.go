@@ -63,6 +63,8 @@ func logf(format string, args ...any) {
 
 // ---- servers ----
 
+var goserverArgs = flag.String("goserver-args", "", "extra arguments of the Go server, such as \"-write-delay 2ms\"")
+
 func startServer(e *env, kind, redisURL string, maxQueue int) (*server, error) {
 	name := fmt.Sprintf("%s-%d", kind, time.Now().UnixNano()%1e9)
 	s := &server{kind: kind}
@@ -91,6 +93,7 @@ func startServer(e *env, kind, redisURL string, maxQueue int) (*server, error) {
 		if maxQueue > 0 {
 			argv = append(argv, "-max-queue", strconv.Itoa(maxQueue))
 		}
+		argv = append(argv, strings.Fields(*goserverArgs)...)
 	case "node":
 		argv = []string{e.node, "bench/node-server.mjs"}
 		if redisURL != "" {
@@ -460,6 +463,8 @@ func sizes(e *env, full, smoke []int) []int {
 
 // ---- S1: idle footprint ----
 
+var idleSettle = flag.Duration("idle-settle", 2*time.Second, "S1: how long the connections stay idle before the server's memory is measured")
+
 func scenarioIdle(e *env, runs int) ([]result, error) {
 	levels := sizes(e, []int{1000, 5000, 19000}, []int{30, 60})
 	var out []result
@@ -511,7 +516,7 @@ func idleRun(e *env, kind string, run int, levels []int) ([]result, error) {
 		}
 		inc := level - have
 		have = level
-		e.pause(2 * time.Second) // settle
+		e.pause(*idleSettle)
 		c1 := takeCPU(slices.Concat([]int{s.pid}, g.pids())...)
 		rss, gr := rssBytes(s.pid), s.goroutines()
 		profile(s, "heap", fmt.Sprintf("S1-%d", level))

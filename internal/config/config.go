@@ -33,6 +33,9 @@ type Config struct {
 	// MaxQueueBytes bounds each connection's outbound queue; a client that
 	// falls further behind is disconnected ("slow client").
 	MaxQueueBytes int
+	// WriteDelay lets a WebSocket's packets wait this long for more before
+	// they are written together (0: write at once).
+	WriteDelay time.Duration
 	// MaxAttachments bounds the binary attachments of one packet.
 	MaxAttachments int
 	// ReadHeaderTimeout bounds reading a request's headers (slow-loris).
@@ -130,6 +133,7 @@ func settings(c *Config) []setting {
 		{"max-queue-bytes", "SWITCHBOARD_MAX_QUEUE_BYTES", "outbound queue per connection, bytes; a client further behind is disconnected (slow client)", func(fs *flag.FlagSet, n, u string) {
 			fs.IntVar(&c.MaxQueueBytes, n, 4<<20, u)
 		}},
+		{"write-delay", "SWITCHBOARD_WRITE_DELAY", "let a WebSocket's packets wait this long for more, to write them together: less CPU, more latency (0: write at once)", dur(&c.WriteDelay, 0)},
 		{"max-attachments", "SWITCHBOARD_MAX_ATTACHMENTS", "binary attachments allowed in one packet", func(fs *flag.FlagSet, n, u string) {
 			fs.IntVar(&c.MaxAttachments, n, 10, u)
 		}},
@@ -219,6 +223,9 @@ func (c *Config) finish() error {
 	}
 	if c.HandshakeRate < 0 {
 		errs = append(errs, errors.New("handshake-rate must not be negative"))
+	}
+	if c.WriteDelay < 0 {
+		errs = append(errs, errors.New("write-delay must not be negative"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -52,6 +52,7 @@ func TestInvalid(t *testing.T) {
 		{[]string{"--log-format", "xml"}, nil, "log-format"},
 		{[]string{"--path", "socket.io"}, nil, "path"},
 		{[]string{"--drain-window", "40s"}, nil, "drain-window"},
+		{[]string{"--write-delay", "-1ms"}, nil, "write-delay"},
 		{nil, map[string]string{"SWITCHBOARD_MAX_PAYLOAD": "lots"}, "SWITCHBOARD_MAX_PAYLOAD"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 	}
