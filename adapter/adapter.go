@@ -126,6 +126,10 @@ type Message struct {
 	Packet   *parser.Packet
 	Frames   []*engineio.Packet
 	Volatile bool
+	// Fanout is the number of local sockets the message is being
+	// delivered to, set by the adapter before the first delivery (0 when
+	// not known).
+	Fanout int
 }
 
 // Encode encodes p once into Engine.IO packets: a text message followed by

@@ -275,6 +275,7 @@ func (d *delivery) to(s Socket) {
 // sockets or more, on GOMAXPROCS goroutines.
 func (m *Memory) deliver(opts Options, d delivery) int {
 	sc := m.match(opts)
+	d.msg.Fanout = len(sc.ids)
 	var n int
 	if procs := runtime.GOMAXPROCS(0); procs > 1 && len(sc.ids) >= ParallelDelivery {
 		n = m.deliverSpread(sc.ids, procs, d)

@@ -128,12 +128,23 @@ func (c *Conn) Writable() bool {
 	return len(c.queue) == 0 && !c.flushing
 }
 
-// Send queues packets for delivery, in order. It never blocks on the
+// Send queues packets for delivery, in order, and on an idle WebSocket
+// writes them at once from the caller's goroutine, with one non-blocking
+// write (what the socket does not take is written later): the lowest
+// latency for a packet meant for one connection. It never blocks on the
 // network. It returns ErrClosed when the connection is closing or closed,
-// and ErrQueueFull (after closing the connection with ReasonSlowClient) when
-// the packets do not fit in the outbound queue. Packets are not copied: they
-// must not be modified after the call.
-func (c *Conn) Send(packets ...*Packet) error {
+// and ErrQueueFull (after closing the connection with ReasonSlowClient)
+// when the packets do not fit in the outbound queue. Packets are not
+// copied: they must not be modified after the call.
+func (c *Conn) Send(packets ...*Packet) error { return c.send(packets, false) }
+
+// Enqueue is Send for a packet sent to many connections: the caller only
+// queues, and the server's writers (one goroutine per core) write, so that
+// a fan-out costs its sender a queue append per connection and its writes
+// run on every core.
+func (c *Conn) Enqueue(packets ...*Packet) error { return c.send(packets, true) }
+
+func (c *Conn) send(packets []*Packet, deferred bool) error {
 	n := 0
 	for _, p := range packets {
 		n += p.wireLen()
@@ -155,7 +166,11 @@ func (c *Conn) Send(packets ...*Packet) error {
 		if w := c.srv.writers(); w != nil {
 			c.flushing = true
 			c.mu.Unlock()
-			w.push(c)
+			if deferred || w.delay > 0 {
+				w.push(c)
+			} else {
+				c.writeQueued(w)
+			}
 			return nil
 		}
 	}

@@ -114,9 +114,10 @@ func (w *writers) stop() {
 	w.done.Wait()
 }
 
-// writeQueued writes c's queue without waiting, for a writer. c.flushing
-// is held; it passes on to a flush goroutine when the socket does not take
-// everything, or back to the line when more was queued meanwhile.
+// writeQueued writes c's queue without waiting, for a writer or for Send.
+// c.flushing is held; it passes on to a flush goroutine when the socket
+// does not take everything, or to the writers' line when more was queued
+// meanwhile.
 func (c *Conn) writeQueued(w *writers) {
 	c.mu.Lock()
 	t := c.ws

@@ -151,14 +151,25 @@ func (cl *client) send(p *parser.Packet) error {
 }
 
 // sendMessage queues an encoded message; a full queue closes the
-// connection (the engine reports ReasonSlowClient).
+// connection (the engine reports ReasonSlowClient). The message of a
+// broadcast to more than writeFanout sockets is left to the engine's
+// writers; any other is written by the caller when the connection is idle.
 func (cl *client) sendMessage(m *adapter.Message) error {
 	if m.Volatile && !cl.conn.Writable() {
 		cl.srv.stats.volatileDropped.Add(1)
 		return nil
 	}
+	if m.Fanout > writeFanout {
+		return cl.conn.Enqueue(m.Frames...)
+	}
 	return cl.conn.Send(m.Frames...)
 }
+
+// writeFanout is the largest broadcast whose writes its sender makes
+// itself, one after the other, as Node does: a few system calls cost less
+// than handing them over. Larger broadcasts are written by the engine's
+// writers, on every core (engineio.Conn.Enqueue).
+const writeFanout = 32
 
 // closeWith closes the connection at once: every socket gets reason.
 func (cl *client) closeWith(reason string) {
