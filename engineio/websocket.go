@@ -273,13 +273,13 @@ func (c *Conn) completeUpgrade(t *wsTransport) bool {
 // first, on the caller's goroutine.
 func (c *Conn) startReading(t *wsTransport) {
 	release := c.srv.goroutines.Done
-	if t.br != nil && t.br.Buffered() > 0 && !c.readBurst(t) {
+	if t.br != nil && t.br.Buffered() > 0 && !c.readBurst(t, 0) {
 		release()
 		return
 	}
 	t.releaseReader()
 	if p := c.srv.poller(); p != nil && t.raw != nil {
-		w, err := p.add(t.raw, func() bool { return c.readBurst(t) }, release)
+		w, err := p.add(t.raw, func() bool { return c.readBurst(t, readLinger) }, release)
 		if err == nil {
 			t.watch.Store(w)
 			if t.closed.Load() { // closed before the watch was known
@@ -290,7 +290,7 @@ func (c *Conn) startReading(t *wsTransport) {
 	}
 	go func() {
 		defer release()
-		for c.readBurst(t) {
+		for c.readBurst(t, 0) {
 		}
 	}()
 }
@@ -298,17 +298,36 @@ func (c *Conn) startReading(t *wsTransport) {
 // readBurst handles one message of t, waiting for it if need be, then every
 // message already buffered after it. It returns false once the session is
 // closed and nothing more is to be read.
-func (c *Conn) readBurst(t *wsTransport) bool {
+func (c *Conn) readBurst(t *wsTransport, linger time.Duration) bool {
 	defer t.releaseReader()
 	for {
 		if !c.readOne(t) {
 			t.br.Reset(nil) // drop what is left of a broken stream
 			return false
 		}
-		if t.br.Buffered() == 0 {
+		if t.br.Buffered() == 0 && !t.await(linger) {
 			return true
 		}
 	}
+}
+
+// readLinger is how long a goroutine that read a WebSocket waits for the
+// next message before it leaves the connection to the poller: a client
+// that talks back and forth (emits and acks) is read without a round
+// through epoll and a new goroutine for every message.
+const readLinger = 2 * time.Millisecond
+
+// await waits up to d for more bytes on t and reports whether some came
+// (or the connection failed, which the next read reports).
+func (t *wsTransport) await(d time.Duration) bool {
+	if d <= 0 {
+		return false
+	}
+	_ = t.conn.SetReadDeadline(time.Now().Add(d))
+	_, err := t.br.Peek(1)
+	_ = t.conn.SetReadDeadline(time.Time{})
+	var ne net.Error
+	return !errors.As(err, &ne) || !ne.Timeout()
 }
 
 // readOne reads one message of t and hands it to the session. It returns
