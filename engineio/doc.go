@@ -18,11 +18,13 @@
 // counted; a send never blocks. A Packet is immutable and may be sent to any
 // number of connections: its WebSocket frame (server frames are unmasked, so
 // one frame fits every recipient) and its polling form are built once. On
-// WebSocket, a send puts the connection in line for the server's writers,
-// one goroutine per core, which write everything queued with one
-// non-blocking vectored write: a broadcast only appends to queues, its
-// writes run on every core, and packets that arrive faster than they are
-// written are batched. A socket that does not take a write whole gets a
+// an idle WebSocket, Send writes at once from the caller's goroutine with
+// one non-blocking vectored write. Enqueue, meant for fan-outs, puts the
+// connection in line for the server's writers instead, one goroutine per
+// core, which write everything queued the same way: a broadcast only
+// appends to queues, its writes run on every core, and packets that come
+// faster than they are written are batched (Options.WriteDelay trades
+// latency for more batching). A socket that does not take a write whole gets a
 // flush goroutine of its own, which waits (up to Options.WriteTimeout). On
 // polling, a pending GET takes the whole queue as one payload.
 //
@@ -33,6 +35,9 @@
 // and no read buffer until data arrives; then a goroutine reads every
 // message that came, with a buffer borrowed from a pool, and hands each to
 // the Handler; a handler may block, holding up only its own connection.
+// The goroutine waits 2 ms for a next message before it gives the
+// connection back to the poller, so a client that talks back and forth is
+// not passed between them for every message.
 // Elsewhere, and for connections without a descriptor of their own (TLS
 // served by the http.Server), a goroutine per connection reads.
 //
