@@ -297,8 +297,10 @@ func (c *Conn) closeNow(reason string) {
 	}
 	c.mu.Unlock()
 
-	close(c.done) // releases a pending GET
+	// Unregistered before done closes: Shutdown, which waits on done, must
+	// not find the session still counted.
 	c.srv.remove(c)
+	close(c.done) // releases a pending GET
 	if wasTransport == TransportWebSocket {
 		c.srv.stats.wsNow.Add(-1)
 	} else {
