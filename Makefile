@@ -49,11 +49,7 @@ test-go: assets
 	SWITCHBOARD_TEST_NO_POLLER=1 $(GO) test -race -count=1 ./engineio/
 
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; fn=$${t##*:}; \
-		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
-		$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
-	done
+	@FUZZTIME=$(FUZZTIME) GO=$(GO) bash test/fuzz.sh $(FUZZ_TARGETS)
 
 test-compat: build
 	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' bash test/compat/run.sh

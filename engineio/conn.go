@@ -163,16 +163,14 @@ func (c *Conn) send(packets []*Packet, deferred bool) error {
 	c.queue = append(c.queue, packets...)
 	c.queueBytes += n
 	if t := c.ws; c.transport == TransportWebSocket && t != nil && t.rw != nil && !c.flushing {
-		if w := c.srv.writers(); w != nil {
-			c.flushing = true
-			c.mu.Unlock()
-			if deferred || w.delay > 0 {
-				w.push(c)
-			} else {
-				c.writeQueued(w)
-			}
-			return nil
+		c.flushing = true
+		c.mu.Unlock()
+		if w := c.srv.writers(); deferred || w.delay > 0 {
+			w.push(c)
+		} else {
+			c.writeQueued(w)
 		}
+		return nil
 	}
 	c.wakeLocked()
 	c.mu.Unlock()

@@ -70,7 +70,7 @@ type Server struct {
 }
 
 // writers returns the server's WebSocket writers, starting them on first
-// use, or nil once the server is shut down.
+// use.
 func (s *Server) writers() *writers {
 	s.writersOnce.Do(func() { s.wr = newWriters(s.opts.WriteDelay) })
 	return s.wr
