@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/redis/rueidis"
 
@@ -30,6 +31,22 @@ func TestLegacyAndQueryRequests(t *testing.T) {
 	sub.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: func(m rueidis.PubSubMessage) { responses <- m.Message }})
 	if err := sub.Do(ctx, sub.B().Subscribe().Channel("t-legacy-response#/#").Build()).Error(); err != nil {
 		t.Fatal(err)
+	}
+	// The node subscribes on its own goroutine: a request published before
+	// that would be lost.
+	for {
+		counts, err := rc.Do(ctx, rc.B().PubsubNumsub().Channel("t-legacy-request#/#").Build()).AsIntMap()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts["t-legacy-request#/#"] > 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the node never subscribed to the request channel")
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 	publish := func(msg string) string {
 		t.Helper()
