@@ -7,8 +7,9 @@ import (
 )
 
 // writers are the goroutines that write WebSocket queues for the senders,
-// one per core. A send queues its packets and, when the connection has no
-// write under way, puts the connection in line; a writer takes it, writes
+// one per core. Enqueue (and Send with a write delay) queues its packets
+// and, when the connection has no write under way, puts the connection in
+// line; a writer takes it, writes
 // everything queued with one non-blocking writev and moves on. So a
 // broadcast to thousands of connections costs the broadcaster a queue
 // append per recipient, its writes run on every core, and a connection
@@ -27,7 +28,8 @@ type writers struct {
 }
 
 // inLine is a connection waiting for a writer, not to be written before
-// due (zero: at once). Due times grow along the line.
+// due (zero: at once). Writers take the line in order, so an entry waits
+// for the due times of those ahead of it.
 type inLine struct {
 	c   *Conn
 	due time.Time
