@@ -112,3 +112,34 @@ func TestWriteDelayBatches(t *testing.T) {
 		t.Fatalf("10 packets within the write delay took %d writes, want 1", n)
 	}
 }
+
+// Enqueue leaves the writes to the writers: every connection gets its
+// packets whole and in order.
+func TestEnqueueWritesInOrder(t *testing.T) {
+	ts := newTestServer(t, nil)
+	const clients, count = 3, 100
+	ws := make([]*wsClient, clients)
+	conns := make([]*Conn, clients)
+	for i := range ws {
+		var sid string
+		ws[i], sid = ts.wsOpen()
+		conns[i] = ts.conn(sid)
+	}
+	before := ts.srv.stats.writerWrites.Load()
+	for n := range count {
+		p := NewMessage([]byte(fmt.Sprint(n)))
+		for _, c := range conns {
+			if err := c.Enqueue(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range ws {
+		for n := range count {
+			c.expectText("4" + fmt.Sprint(n))
+		}
+	}
+	if runtime.GOOS == "linux" && ts.srv.stats.writerWrites.Load() == before {
+		t.Fatal("no write by the writers")
+	}
+}
