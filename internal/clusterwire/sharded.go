@@ -70,6 +70,12 @@ func (t MessageType) mayContainBinary() bool {
 // does: JSON, or MessagePack when the type may carry binary and atts (the
 // attachments d's placeholders refer to) is not empty.
 func EncodeMessage(m Message, d *MessageData, atts [][]byte) ([]byte, error) {
+	return encodeMessage(m, d, atts, false)
+}
+
+// encodeMessage sets m's data to d (nil for none) and encodes m with
+// Encode; attachments are kept only for types that may carry binary.
+func encodeMessage(m Message, d *MessageData, atts [][]byte, packed bool) ([]byte, error) {
 	if d != nil {
 		js, err := marshalJSON(d)
 		if err != nil {
@@ -80,7 +86,7 @@ func EncodeMessage(m Message, d *MessageData, atts [][]byte) ([]byte, error) {
 	if !m.Type.mayContainBinary() {
 		atts = nil
 	}
-	return Encode(&m, atts, false)
+	return Encode(&m, atts, packed)
 }
 
 // DecodeMessage decodes a JSON or MessagePack message and its data.

@@ -94,17 +94,7 @@ func DecodeStreamEntry(fields map[string]string) (*Message, *MessageData, [][]by
 // content, as the streams adapter publishes its ephemeral messages and
 // responses.
 func EncodeMessagePacked(m Message, d *MessageData, atts [][]byte) ([]byte, error) {
-	if d != nil {
-		js, err := marshalJSON(d)
-		if err != nil {
-			return nil, err
-		}
-		m.Data = js
-	}
-	if !m.Type.mayContainBinary() {
-		atts = nil
-	}
-	return Encode(&m, atts, true)
+	return encodeMessage(m, d, atts, true)
 }
 
 // wireSession is a session as the streams adapter stores it.
