@@ -164,6 +164,12 @@ func newNode(t testing.TB, opts redis.Options, setup func(*socketio.Server)) *no
 	if setup != nil {
 		setup(srv)
 	}
+	return serveNode(t, srv, a)
+}
+
+// serveNode serves srv over HTTP until the test ends, then shuts down the
+// server and closes the adapter a.
+func serveNode(t testing.TB, srv *socketio.Server, a *redis.Adapter) *node {
 	n := &node{srv: srv, a: a, http: httptest.NewServer(srv)}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

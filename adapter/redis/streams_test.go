@@ -68,16 +68,7 @@ func newRecoveryNode(t *testing.T, opts redis.Options, rc *recoveryCluster) *nod
 		rc.sockets[s.ID()] = s
 		rc.mu.Unlock()
 	})
-	n := &node{srv: srv, a: a, http: httptest.NewServer(srv)}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		n.http.CloseClientConnections()
-		_ = srv.Shutdown(ctx)
-		n.http.Close()
-		_ = a.Close()
-	})
-	return n
+	return serveNode(t, srv, a)
 }
 
 // kill stops a node abruptly: its adapter first (nothing is persisted any
