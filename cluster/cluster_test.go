@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 	"github.com/switchboard-io/switchboard/engineio"
+	"github.com/switchboard-io/switchboard/socketiotest"
 )
 
 // recorder is an Engine.IO handler that echoes messages and records which
@@ -311,19 +311,7 @@ func TestTagOf(t *testing.T) {
 	}
 }
 
-// dialWS dials a WebSocket; bytes the dialer read past the handshake (the
-// server may send its first frame with the 101) are kept.
+// dialWS dials a WebSocket speaking raw frames.
 func dialWS(url string) (net.Conn, error) {
-	conn, br, _, err := ws.Dial(context.Background(), url)
-	if err != nil || br == nil {
-		return conn, err
-	}
-	return bufferedConn{Conn: conn, r: br}, nil
+	return socketiotest.DialRawWebSocket(context.Background(), url)
 }
-
-type bufferedConn struct {
-	net.Conn
-	r io.Reader
-}
-
-func (c bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }

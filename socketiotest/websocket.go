@@ -153,3 +153,22 @@ func (t *wsClient) close() {
 	_ = t.conn.Close()
 	t.wg.Wait()
 }
+
+// DialRawWebSocket opens a WebSocket to url (ws://...) for a test that
+// speaks frames by hand. Bytes the dialer read past the handshake (a server
+// may send its first frame together with the 101) are read first.
+func DialRawWebSocket(ctx context.Context, url string) (net.Conn, error) {
+	conn, br, _, err := ws.Dial(ctx, url)
+	if err != nil || br == nil {
+		return conn, err
+	}
+	return bufferedConn{Conn: conn, r: io.MultiReader(br, conn)}, nil
+}
+
+// bufferedConn is a connection whose reads come from r.
+type bufferedConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
