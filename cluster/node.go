@@ -56,6 +56,8 @@ type Node struct {
 	// closes once the session is registered (or the takeover failed).
 	adopting map[string]chan struct{}
 
+	nonces *replayCache // of the requests accepted from other nodes
+
 	stop  chan struct{}
 	done  chan struct{}
 	stats counters
@@ -112,7 +114,7 @@ func New(opts Options) (*Node, error) {
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	return &Node{opts: opts, tag: tag, secret: opts.Secret, log: opts.Logger,
+	return &Node{opts: opts, tag: tag, secret: opts.Secret, log: opts.Logger, nonces: newReplayCache(maxNonces),
 		client: &http.Client{Transport: transport},
 		cache:  map[string]cachedAddr{}, moved: map[string]movedTo{}, adopting: map[string]chan struct{}{},
 		stop: make(chan struct{}), done: make(chan struct{})}, nil
