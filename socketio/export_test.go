@@ -6,3 +6,7 @@ func PendingAcks(s *Socket) int {
 	defer s.mu.Unlock()
 	return len(s.acks)
 }
+
+// SetRestoreWaitHook makes srv call f whenever a restore waits for the
+// previous socket of its session to finish leaving (white-box, for tests).
+func SetRestoreWaitHook(srv *Server, f func()) { srv.testHookRestoreWaits = f }

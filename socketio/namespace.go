@@ -34,6 +34,8 @@ type Namespace struct {
 
 	mu          sync.RWMutex
 	sockets     map[string]*Socket
+	byPID       map[string]*Socket       // pid → connected socket, with recovery on
+	leaving     map[string]chan struct{} // pid → closed once its socket left its rooms and persisted
 	middlewares []Middleware
 	onConnect   []func(*Socket)
 	serverSide  map[string]ServerSideHandler
@@ -196,6 +198,12 @@ func (ns *Namespace) connect(cl *client, auth json.RawMessage) {
 func (ns *Namespace) register(s *Socket, rooms []string) bool {
 	ns.mu.Lock()
 	ns.sockets[s.id] = s
+	if s.pid != "" {
+		if ns.byPID == nil {
+			ns.byPID = make(map[string]*Socket)
+		}
+		ns.byPID[s.pid] = s
+	}
 	ns.mu.Unlock()
 	ns.adapter.Join(s.id, s.id)
 	if len(rooms) > 0 {
@@ -257,16 +265,58 @@ func (ns *Namespace) forgetAck(id uint64) {
 }
 
 // remove forgets a socket that left the namespace.
-func (ns *Namespace) remove(s *Socket) {
+func (ns *Namespace) remove(s *Socket) { ns.retire(s, false) }
+
+// retire removes a closing socket from the namespace. With leaving (a
+// socket with a private id), the socket is recorded as leaving until its
+// cleanup ends (left): a restore of its session on this node waits for
+// that, so that the old socket's leaving never undoes the new one's rooms.
+func (ns *Namespace) retire(s *Socket, leaving bool) (left func()) {
 	ns.mu.Lock()
 	if ns.sockets[s.id] == s {
 		delete(ns.sockets, s.id)
+	}
+	if ns.byPID[s.pid] == s {
+		delete(ns.byPID, s.pid)
+	}
+	if leaving && s.pid != "" {
+		if ns.leaving == nil {
+			ns.leaving = make(map[string]chan struct{})
+		}
+		done := make(chan struct{})
+		ns.leaving[s.pid] = done
+		left = func() {
+			ns.mu.Lock()
+			if ns.leaving[s.pid] == done {
+				delete(ns.leaving, s.pid)
+			}
+			ns.mu.Unlock()
+			close(done)
+		}
 	}
 	empty := len(ns.sockets) == 0
 	ns.mu.Unlock()
 	if empty && ns.parent != nil && ns.srv.opts.CleanupEmptyChildNamespaces {
 		ns.parent.removeChild(ns)
 	}
+	return left
+}
+
+// sessionSocket returns the connected socket of session pid on this node,
+// or nil.
+func (ns *Namespace) sessionSocket(pid string) *Socket {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	return ns.byPID[pid]
+}
+
+// leavingSocket returns a channel closed once the socket of session pid,
+// closing on this node, has left its rooms and persisted its session; nil
+// when no such socket is closing.
+func (ns *Namespace) leavingSocket(pid string) <-chan struct{} {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	return ns.leaving[pid]
 }
 
 // operator returns a broadcast operator on the whole namespace.

@@ -21,6 +21,19 @@ type RecoveryOptions struct {
 	// RunMiddlewares runs the connection middlewares for recovered sockets
 	// too. By default, as in Node, they are skipped.
 	RunMiddlewares bool
+	// StoreTimeout bounds each call to the adapter's session store: a
+	// restore (which may also wait for the session's previous socket on
+	// this node to finish leaving), and each write of a session. Zero
+	// means 5 seconds.
+	StoreTimeout time.Duration
+}
+
+// timeout returns StoreTimeout or its default.
+func (r *RecoveryOptions) timeout() time.Duration {
+	if r == nil || r.StoreTimeout <= 0 {
+		return 5 * time.Second
+	}
+	return r.StoreTimeout
 }
 
 // persistReasons are the disconnect reasons after which a session is kept.
@@ -64,16 +77,61 @@ func recoveryIDs(auth json.RawMessage) (pid, offset string) {
 // deliveries; the recovered socket is registered and the missed packets
 // written (before the CONNECT reply, as Node does). It returns nil when
 // nothing could be recovered.
+//
+// The session's previous socket may still be on this node: closing (its
+// cleanup, which leaves its rooms and persists the session, has not run
+// yet) or even connected (the client gave its connection up before this
+// node noticed). The restore waits for the cleanup of a closing one and
+// closes a connected one first: registering the recovered socket while the
+// old one is still leaving would let the old one's leaving take the new
+// one out of every room, and the client would be connected but deaf.
 func (ns *Namespace) restore(cl *client, auth json.RawMessage) *Socket {
 	pid, offset := recoveryIDs(auth)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), ns.srv.opts.ConnectionStateRecovery.timeout())
 	defer cancel()
+	for attempt := 0; attempt < 4; attempt++ { // a stale socket closes at the first
+		if old := ns.sessionSocket(pid); old != nil {
+			// Its client left it for the connection restoring it now.
+			old.client.closeWith(ReasonTransportClose)
+		}
+		if left := ns.leavingSocket(pid); left != nil {
+			if h := ns.srv.testHookRestoreWaits; h != nil {
+				h()
+			}
+			select {
+			case <-left:
+			case <-ctx.Done():
+				return ns.restoreFailed()
+			case <-cl.conn.Done():
+				return ns.restoreFailed()
+			}
+		}
+		s, err := ns.tryRestore(ctx, cl, pid, offset, auth)
+		switch {
+		case errors.Is(err, errStillThere):
+		case err != nil || s == nil:
+			return ns.restoreFailed()
+		default:
+			ns.srv.stats.recovered.Add(1)
+			return s
+		}
+	}
+	return ns.restoreFailed()
+}
+
+func (ns *Namespace) restoreFailed() *Socket {
+	ns.srv.stats.recoveryFailed.Add(1)
+	return nil
+}
+
+// tryRestore makes one attempt at restoring session pid: it fails with
+// errStillThere when a previous socket of the session is still on this
+// node.
+func (ns *Namespace) tryRestore(ctx context.Context, cl *client, pid, offset string, auth json.RawMessage) (*Socket, error) {
 	var s *Socket
 	err := ns.recovery().RestoreSession(ctx, pid, offset, func(sess *adapter.Session) error {
-		if ns.LocalSocket(sess.SID) != nil {
-			// The previous connection is not gone yet here: recovering
-			// now would give two sockets one id.
-			return errStillConnected
+		if ns.LocalSocket(sess.SID) != nil || ns.leavingSocket(pid) != nil {
+			return errStillThere // connected or closed since the checks in restore
 		}
 		r := newRecoveredSocket(ns, cl, auth, sess)
 		if !ns.register(r, sess.Rooms) {
@@ -83,17 +141,12 @@ func (ns *Namespace) restore(cl *client, auth json.RawMessage) *Socket {
 		s = r
 		return nil
 	})
-	if err != nil || s == nil {
-		ns.srv.stats.recoveryFailed.Add(1)
-		return nil
-	}
-	ns.srv.stats.recovered.Add(1)
-	return s
+	return s, err
 }
 
 var (
-	errClientGone     = errors.New("socketio: client gone")
-	errStillConnected = errors.New("socketio: session still connected")
+	errClientGone = errors.New("socketio: client gone")
+	errStillThere = errors.New("socketio: the session's previous socket is still on this node")
 )
 
 // newRecoveredSocket builds a socket that takes over a recovered session.
@@ -124,7 +177,7 @@ func (s *Socket) persist(reason string, rooms []string) {
 	if store == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), s.nsp.srv.opts.ConnectionStateRecovery.timeout())
 	defer cancel()
 	if !persistReasons[reason] {
 		_ = store.DropSession(ctx, s.pid)
@@ -155,8 +208,9 @@ func (s *Socket) persistLive() {
 		return
 	}
 	sess := s.session(time.Time{})
+	timeout := s.nsp.srv.opts.ConnectionStateRecovery.timeout()
 	s.nsp.srv.goTracked(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		if err := store.PersistSession(ctx, sess); err != nil {
 			s.nsp.srv.log.Debug("could not persist a live session", "socket", s.id, "err", err)

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/switchboard-io/switchboard/client"
+	"github.com/switchboard-io/switchboard/parser"
 	"github.com/switchboard-io/switchboard/socketio"
 	"github.com/switchboard-io/switchboard/socketiotest"
 )
@@ -122,5 +124,159 @@ func TestRecoveryPIDInConnectReply(t *testing.T) {
 	}
 	if on.Server.Stats().RecoveryFailed != 1 {
 		t.Fatalf("the unknown pid must count as a failed recovery: %+v", on.Server.Stats())
+	}
+}
+
+// TestRecoveryWaitsForThePreviousSocket: a client that reconnects while
+// its previous socket is still leaving on this node (its disconnecting
+// handlers are still running) is recovered once that socket has left its
+// rooms and persisted its session, and then receives broadcasts: the old
+// socket's leaving must not take the recovered one out of its rooms.
+func TestRecoveryWaitsForThePreviousSocket(t *testing.T) {
+	srv := newServer(t, &socketio.Options{ConnectionStateRecovery: &socketio.RecoveryOptions{}})
+	release, blocked := make(chan struct{}), make(chan struct{})
+	sockets := make(chan *socketio.Socket, 2)
+	srv.Server.OnConnection(func(s *socketio.Socket) {
+		if !s.Recovered() {
+			s.Join("room-a")
+			s.OnDisconnecting(func(string) { close(blocked); <-release })
+		}
+		sockets <- s
+	})
+	waiting := make(chan struct{}, 1)
+	socketio.SetRestoreWaitHook(srv.Server, func() {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	})
+	ctx := socketiotest.Context(t)
+	c1 := srv.Dial(t, "websocket", nil)
+	reply, err := c1.ConnectRaw(ctx, "/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids struct{ SID, PID string }
+	if err := json.Unmarshal(reply.Data, &ids); err != nil || ids.PID == "" {
+		t.Fatalf("CONNECT reply %s: %v", reply.Data, err)
+	}
+	first := recv(t, sockets)
+	if err := srv.Server.To("room-a").Emit("seq", "1"); err != nil {
+		t.Fatal(err)
+	}
+	offset := lastStringArg(t, c1, ctx)
+	c1.Close()
+	recv(t, blocked) // the old socket is leaving, its cleanup held back
+
+	c2 := srv.Dial(t, "websocket", nil)
+	connected := make(chan *parser.Packet, 1)
+	go func() {
+		p, _ := c2.ConnectRaw(ctx, "/", map[string]string{"pid": ids.PID, "offset": offset})
+		connected <- p
+	}()
+	// Release the old socket once the restore waits for it (or, if it does
+	// not wait, once it is done: the test then fails below).
+	var early *parser.Packet
+	select {
+	case <-waiting:
+	case early = <-connected:
+	case <-ctx.Done():
+		t.Fatal("the reconnection neither waited nor completed")
+	}
+	close(release)
+	if early == nil {
+		early = recv(t, connected)
+	}
+	second := recv(t, sockets)
+	if !second.Recovered() || second.ID() != first.ID() {
+		t.Fatalf("recovered=%v id %s, want the recovered socket %s (reply %s)", second.Recovered(), second.ID(), first.ID(), early.Data)
+	}
+	if err := srv.Server.To("room-a").Emit("seq", "2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Server.Emit("seq", "3"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"2", "3"} {
+		p, err := c2.Next(ctx, isEvent("seq"))
+		if err != nil {
+			t.Fatalf("the recovered socket got no event %s: %v (rooms %v)", want, err, second.Rooms())
+		}
+		var args []string
+		if err := json.Unmarshal(p.Data, &args); err != nil || len(args) < 2 || args[1] != want {
+			t.Fatalf("event %s, want %s", p.Data, want)
+		}
+	}
+}
+
+// TestRecoveryClosesAStaleSocket: a client that reconnects with its
+// session while this node still holds its previous socket connected (the
+// client gave that connection up first) gets the session back; the stale
+// socket is closed with a transport close.
+func TestRecoveryClosesAStaleSocket(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, &socketio.Options{ConnectionStateRecovery: &socketio.RecoveryOptions{}})
+	reasons := make(chan string, 2)
+	srv.Server.OnConnection(func(s *socketio.Socket) {
+		s.Join("room-a")
+		s.OnDisconnect(func(r string) { reasons <- r })
+	})
+	ctx := socketiotest.Context(t)
+	c1 := srv.Dial(t, "websocket", nil)
+	defer c1.Close()
+	reply, err := c1.ConnectRaw(ctx, "/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids struct{ SID, PID string }
+	_ = json.Unmarshal(reply.Data, &ids)
+	if err := srv.Server.To("room-a").Emit("seq", "1"); err != nil {
+		t.Fatal(err)
+	}
+	offset := lastStringArg(t, c1, ctx)
+	c2 := srv.Dial(t, "websocket", nil) // c1 stays open: the server cannot know it is abandoned
+	p, err := c2.ConnectRaw(ctx, "/", map[string]string{"pid": ids.PID, "offset": offset})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ SID string }
+	if err := json.Unmarshal(p.Data, &got); err != nil || got.SID != ids.SID {
+		t.Fatalf("CONNECT reply %s, want the recovered sid %s", p.Data, ids.SID)
+	}
+	if r := recv(t, reasons); r != socketio.ReasonTransportClose {
+		t.Fatalf("the stale socket closed with %q", r)
+	}
+	if err := srv.Server.To("room-a").Emit("seq", "2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.Next(ctx, isEvent("seq")); err != nil {
+		t.Fatalf("the recovered socket got no event: %v", err)
+	}
+	if st := srv.Server.Stats(); st.Recovered != 1 || st.RecoveryFailed != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// lastStringArg reads the next "seq" event and returns its last argument,
+// the offset recovery appends.
+func lastStringArg(t *testing.T, c *socketiotest.Client, ctx context.Context) string {
+	t.Helper()
+	p, err := c.Next(ctx, isEvent("seq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	if err := json.Unmarshal(p.Data, &args); err != nil || len(args) < 3 {
+		t.Fatalf("event %s: want [name, value, offset]", p.Data)
+	}
+	return args[len(args)-1]
+}
+
+// isEvent matches the EVENT packets named name.
+func isEvent(name string) func(*parser.Packet) bool {
+	return func(p *parser.Packet) bool {
+		var args []json.RawMessage
+		return p.Type == parser.Event && json.Unmarshal(p.Data, &args) == nil && len(args) > 0 &&
+			string(args[0]) == strconv.Quote(name)
 	}
 }

@@ -105,6 +105,8 @@ type Server struct {
 
 	goroutines sync.WaitGroup
 	stats      counters
+
+	testHookRestoreWaits func() // tests: a restore waits for a previous socket
 }
 
 // NewServer returns a server with the main namespace "/" created.

@@ -555,7 +555,7 @@ func (s *Socket) onClose(reason string) {
 		}
 	}
 	s.client.detach(s)
-	s.nsp.remove(s)
+	left := s.nsp.retire(s, s.nsp.recovery() != nil)
 	s.nsp.srv.stats.disconnects.Add(1)
 	job := func() {
 		s.mu.Lock()
@@ -563,11 +563,14 @@ func (s *Socket) onClose(reason string) {
 		before, after := hk.onDisconnecting, hk.onDisconnect
 		s.mu.Unlock()
 		for _, fn := range before {
-			fn(reason)
+			s.run(func() { fn(reason) }) // a panic must not skip the cleanup below
 		}
 		rooms := s.Rooms()
 		s.nsp.adapter.LeaveAll(s.id)
 		s.persist(reason, rooms)
+		if left != nil {
+			left() // a restore of this session may proceed
+		}
 		for _, fn := range after {
 			fn(reason)
 		}

@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -17,7 +18,9 @@ import (
 
 	"github.com/switchboard-io/switchboard/adapter/redis"
 	sioclient "github.com/switchboard-io/switchboard/client"
+	"github.com/switchboard-io/switchboard/parser"
 	"github.com/switchboard-io/switchboard/socketio"
+	"github.com/switchboard-io/switchboard/socketiotest"
 )
 
 // streamsOpts returns streams-mode options on r with keys of the test's own.
@@ -354,4 +357,72 @@ func TestStreamsRedisRestart(t *testing.T) {
 		}
 		return live == clients
 	})
+}
+
+// TestStreamsRecoveryReplacesAStaleSocket: in streams mode the session of
+// a connected socket is in Redis, so a client can reconnect with it while
+// this node still holds its previous socket (the client gave that
+// connection up before the node noticed). The client gets its socket back,
+// with what it missed, and keeps receiving: the stale socket is closed
+// first and its leaving never takes the recovered one out of its rooms.
+func TestStreamsRecoveryReplacesAStaleSocket(t *testing.T) {
+	rc := newRecoveryCluster(t, 1, streamsOpts(t, shared(t)))
+	n := rc.nodes[0]
+	n.srv.OnConnection(func(s *socketio.Socket) { s.Join("board") })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	old, err := socketiotest.Dial(ctx, n.http.URL+"/socket.io/", "websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	reply, err := old.ConnectRaw(ctx, "/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids struct{ SID, PID string }
+	_ = json.Unmarshal(reply.Data, &ids)
+	waitFor(t, 5*time.Second, func() bool { return n.a.Stats().LiveSessions == 1 })
+	seq := func(i int) { _ = n.srv.To("board").Emit("seq", i) }
+	seq(1)
+	offset := nextSeq(t, ctx, old)[1]
+	seq(2) // reaches the stale socket only: the client has given it up
+	c, err := socketiotest.Dial(ctx, n.http.URL+"/socket.io/", "websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := c.ConnectRaw(ctx, "/", map[string]string{"pid": ids.PID, "offset": offset})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ SID string }
+	if _ = json.Unmarshal(p.Data, &got); got.SID != ids.SID {
+		t.Fatalf("CONNECT reply %s, want the recovered socket %s", p.Data, ids.SID)
+	}
+	seq(3)
+	for _, want := range []string{"2", "3"} {
+		if args := nextSeq(t, ctx, c); args[0] != want {
+			t.Fatalf("got seq %s, want %s", args[0], want)
+		}
+	}
+	if st := n.srv.Stats(); st.Recovered != 1 || st.RecoveryFailed != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// nextSeq reads the next "seq" event of c: its argument and its offset.
+func nextSeq(t *testing.T, ctx context.Context, c *socketiotest.Client) [2]string {
+	t.Helper()
+	p, err := c.Next(ctx, func(p *parser.Packet) bool { return p.Type == parser.Event })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []json.RawMessage
+	if err := json.Unmarshal(p.Data, &args); err != nil || len(args) != 3 || string(args[0]) != `"seq"` {
+		t.Fatalf("event %s: want [\"seq\", n, offset]", p.Data)
+	}
+	var offset string
+	_ = json.Unmarshal(args[2], &offset)
+	return [2]string{string(args[1]), offset}
 }
