@@ -58,8 +58,17 @@ type Node struct {
 
 	nonces *replayCache // of the requests accepted from other nodes
 
-	stop  chan struct{}
-	done  chan struct{}
+	// ctx is canceled by Close; it stops the renewal and aborts a
+	// renewal in flight.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	started atomic.Bool
+	done    chan struct{} // closed when the renewal has returned
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed when the first Close has returned
+	closeErr  error         // its result, set before closed is closed
+
 	stats counters
 }
 
@@ -114,10 +123,11 @@ func New(opts Options) (*Node, error) {
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Node{opts: opts, tag: tag, secret: opts.Secret, log: opts.Logger, nonces: newReplayCache(maxNonces),
 		client: &http.Client{Transport: transport},
 		cache:  map[string]cachedAddr{}, moved: map[string]movedTo{}, adopting: map[string]chan struct{}{},
-		stop: make(chan struct{}), done: make(chan struct{})}, nil
+		ctx: ctx, cancel: cancel, done: make(chan struct{}), closed: make(chan struct{})}, nil
 }
 
 // Tag returns this node's tag.
@@ -126,11 +136,19 @@ func (n *Node) Tag() string { return n.opts.Tag }
 // Attach gives the node the engine whose sessions it serves to other nodes.
 func (n *Node) Attach(e *engineio.Server) { n.engine.Store(e) }
 
+// ErrClosed is returned by Start after Close.
+var ErrClosed = errors.New("cluster: node closed")
+
 // Start registers the node and keeps the registration alive until Close.
+// Call it at most once.
 func (n *Node) Start(ctx context.Context) error {
+	if n.ctx.Err() != nil {
+		return ErrClosed
+	}
 	if err := n.opts.Registry.Register(ctx, n.opts.Tag, n.opts.AdvertiseAddr, n.opts.TTL); err != nil {
 		return err
 	}
+	n.started.Store(true)
 	go n.renew()
 	return nil
 }
@@ -141,10 +159,10 @@ func (n *Node) renew() {
 	defer t.Stop()
 	for {
 		select {
-		case <-n.stop:
+		case <-n.ctx.Done():
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), n.opts.TTL/3)
+			ctx, cancel := context.WithTimeout(n.ctx, n.opts.TTL/3)
 			if err := n.opts.Registry.Register(ctx, n.opts.Tag, n.opts.AdvertiseAddr, n.opts.TTL); err != nil {
 				n.stats.registryErrors.Add(1)
 				n.log.Warn("cluster registration failed", "err", err)
@@ -172,20 +190,33 @@ func (n *Node) expire() {
 	}
 }
 
-// Close stops the renewal and removes the registration. The node keeps
-// serving Handler requests for the sessions it still holds.
+// Close stops the renewal and removes the registration, within ctx. The
+// node keeps serving Handler requests for the sessions it still holds.
+//
+// Close is safe to call more than once and concurrently: the first call
+// does the work, and the others wait for it (or for their own ctx) and
+// return its result.
 func (n *Node) Close(ctx context.Context) error {
-	select {
-	case <-n.stop:
-		return nil
-	default:
+	first := false
+	n.closeOnce.Do(func() { first = true })
+	if !first {
+		select {
+		case <-n.closed:
+			return n.closeErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	close(n.stop)
-	select {
-	case <-n.done:
-	case <-ctx.Done():
+	defer close(n.closed)
+	n.cancel()
+	if n.started.Load() {
+		select {
+		case <-n.done:
+		case <-ctx.Done():
+		}
 	}
-	return n.opts.Registry.Deregister(ctx, n.opts.Tag)
+	n.closeErr = n.opts.Registry.Deregister(ctx, n.opts.Tag)
+	return n.closeErr
 }
 
 // lookup finds the internal address of the node with tag.
