@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-io/switchboard/adapter"
 	"github.com/switchboard-io/switchboard/client"
 	"github.com/switchboard-io/switchboard/parser"
 	"github.com/switchboard-io/switchboard/socketio"
@@ -278,5 +279,55 @@ func isEvent(name string) func(*parser.Packet) bool {
 		var args []json.RawMessage
 		return p.Type == parser.Event && json.Unmarshal(p.Data, &args) == nil && len(args) > 0 &&
 			string(args[0]) == strconv.Quote(name)
+	}
+}
+
+// slowStore is the in-memory recovering adapter whose restores hang until
+// their context ends, recording how long they were given.
+type slowStore struct {
+	*adapter.RecoveringMemory
+	budget chan time.Duration
+}
+
+func (s *slowStore) RestoreSession(ctx context.Context, _, _ string, _ func(*adapter.Session) error) error {
+	d, _ := ctx.Deadline()
+	s.budget <- time.Until(d)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestRecoveryStoreTimeout: RecoveryOptions.StoreTimeout bounds a restore
+// (default 5 s); a store that does not answer in time gives the client a
+// new socket, counted as a failed recovery.
+func TestRecoveryStoreTimeout(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		timeout, want time.Duration
+	}{{0, 5 * time.Second}, {50 * time.Millisecond, 50 * time.Millisecond}} {
+		budget := make(chan time.Duration, 1)
+		mem := adapter.NewRecoveringMemory(time.Minute)
+		srv := newServer(t, &socketio.Options{
+			ConnectionStateRecovery: &socketio.RecoveryOptions{StoreTimeout: tc.timeout},
+			Adapter: func(ns adapter.Namespace) adapter.Adapter {
+				return &slowStore{RecoveringMemory: mem(ns).(*adapter.RecoveringMemory), budget: budget}
+			}})
+		c := srv.Dial(t, "websocket", nil)
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.ConnectRaw(socketiotest.Context(t), "/", map[string]string{"pid": "p", "offset": "o"})
+			done <- err
+		}()
+		if b := recv(t, budget); b > tc.want || b < tc.want-time.Second {
+			t.Fatalf("StoreTimeout %v: the restore was given %v, want %v", tc.timeout, b, tc.want)
+		}
+		if tc.timeout == 0 {
+			continue // not waiting 5 s: the budget is what is tested
+		}
+		if err := recv(t, done); err != nil {
+			t.Fatal(err)
+		}
+		if st := srv.Server.Stats(); st.RecoveryFailed != 1 {
+			t.Fatalf("stats %+v", st)
+		}
 	}
 }
