@@ -22,7 +22,9 @@
 // fault: a stickiness-free takeover can lose the client's CONNECT
 // (test/lb/takeover-race.test.mjs, "Bug 1"), and the client then waits for
 // the server's 45 s connect timeout before it reconnects (and recovers).
-// Completeness is judged at the end, for every fault.
+// Completeness is judged at the end, for every fault. After each stream a
+// probe event checks that every connected client still receives the live
+// stream: a client connected but deaf is reported by id and fails the test.
 //
 //   make build && node --test test/recovery/
 //
@@ -65,9 +67,12 @@ function trackedClient(url, i, phaseOf) {
   const c = { i, socket: s, node: null, got: {}, dupes: {}, recovered: {}, failed: {}, connects: 0, errors: [] };
   c.slowest = {};
   c.silence = {}; // longest time without a drawing, per phase
+  c.firstLive = {}; // longest wait for a live event after a reconnection, per phase
   let lostAt = 0;
   s.on("disconnect", () => { lostAt ||= Date.now(); }); // from the first of a series
   s.on("connect", () => {
+    c.connectedAt = Date.now();
+    c.liveAfter = null; // ms from this (re)connect to the first live event
     if (c.connects++ === 0) return;
     const p = phaseOf();
     c.slowest[p] = Math.max(c.slowest[p] ?? 0, Date.now() - lostAt);
@@ -81,6 +86,10 @@ function trackedClient(url, i, phaseOf) {
     if (typeof phase !== "string" || !Number.isInteger(seq) || seq < 1 || seq > EVENTS) return;
     const got = (c.got[phase] ??= new Uint8Array(EVENTS + 1));
     const now = Date.now();
+    if (c.liveAfter === null && c.connects > 1) {
+      c.liveAfter = now - c.connectedAt;
+      c.firstLive[phaseOf()] = Math.max(c.firstLive[phaseOf()] ?? 0, c.liveAfter);
+    }
     if (c.lastAt?.[0] === phase) c.silence[phase] = Math.max(c.silence[phase] ?? 0, now - c.lastAt[1]);
     c.lastAt = [phase, now];
     if (got[seq]) c.dupes[phase] = (c.dupes[phase] ?? 0) + 1;
@@ -113,6 +122,7 @@ function missing(c, phase) {
 
 let redis, nodes = [], lb, clients = [], publisher;
 let phase = "setup";
+const deaf = {}; // fault → ids of the clients connected but not receiving after it
 
 before(async () => {
   redis = new Redis(await freePort());
@@ -172,9 +182,29 @@ async function runPhase(name, t) {
   const settled = () => publisher.socket.connected
     && clients.every((c) => c.socket.connected && missing(c, name).n === 0);
   await until(settled, 60_000, "").catch(() => {});
+  deaf[name] = await probe(name, t);
   t.diagnostic(`${name}: stream of ${EVENTS} sent in ${((sent - start) / 1000).toFixed(1)}s, settled `
     + `${((Date.now() - sent) / 1000).toFixed(1)}s later; ${onNode2} clients were on node-2; publisher paused ${paused} events`);
   await sleep(500);
+}
+
+/**
+ * Every connected client must be receiving the live stream: after the
+ * stream, the publisher sends one probe event, and each client that is
+ * connected must get it (a client connected but deaf is the worst failure:
+ * it looks healthy and misses everything). Returns the deaf clients.
+ */
+async function probe(name, t) {
+  const tag = `probe-${name}`;
+  publisher.socket.emit("drawing", { phase: tag, seq: 1, x0: 0.1, y0: 0.1, x1: 0.2, y1: 0.2, color: "#1971c2" });
+  const heard = (c) => !c.socket.connected || c.got[tag]?.[1] === 1;
+  await until(() => clients.every(heard), 15_000, "").catch(() => {});
+  const out = clients.filter((c) => !heard(c));
+  for (const c of out.slice(0, 5)) {
+    t.diagnostic(`${name}: DEAF client ${c.i}: connected (node ${c.node}, last connect ${c.connectedAt % 100000}, `
+      + `recovered ${c.socket.recovered}, first live event after it: ${c.liveAfter ?? "none"}), no probe: ${c.log.join(", ")}`);
+  }
+  return out.map((c) => c.i);
 }
 
 /** The numbers of one fault, once every client had its chance to recover. */
@@ -188,12 +218,15 @@ function results(name, t) {
     slowestReconnectMs: Math.max(0, ...clients.map((c) => c.slowest[name] ?? 0)),
     longestSilenceMs: Math.max(0, ...clients.map((c) => c.silence[name] ?? 0)),
     silentOver10s: clients.filter((c) => (c.silence[name] ?? 0) > 10_000).length,
+    firstLiveAfterReconnectMs: Math.max(0, ...clients.map((c) => c.firstLive[name] ?? 0)),
+    deaf: deaf[name]?.length ?? 0,
   };
   const worst = per.filter((p) => p.m.n > 0 || p.dupes > 0).slice(0, 3)
     .map((p) => `client ${p.c.i} missing ${p.m.n} [${p.m.ranges}] dupes ${p.dupes}`);
   t.diagnostic(`${name}: ${r.complete}/${N} complete, missing ${r.missingTotal}, duplicates ${r.duplicatesTotal}, `
     + `reconnections recovered ${r.recovered} / failed ${r.failed}, slowest reconnection ${r.slowestReconnectMs} ms, `
-    + `longest silence ${r.longestSilenceMs} ms (${r.silentOver10s} clients over 10 s)`
+    + `longest silence ${r.longestSilenceMs} ms (${r.silentOver10s} clients over 10 s), `
+    + `first live event after a reconnection within ${r.firstLiveAfterReconnectMs} ms, deaf ${r.deaf}`
     + `${worst.length ? `; e.g. ${worst.join("; ")}` : ""}`);
   console.log(`# recovery ${JSON.stringify(r)}`);
   for (const c of clients.filter((c) => (c.silence[name] ?? 0) > 10_000).slice(0, 2)) {
@@ -220,6 +253,7 @@ test(`recovery: ${N} clients, ${EVENTS} events at ${RATE}/s, faults ${FAULTS.joi
     + `(connects ${c.connects}, errors ${c.errors.slice(-3).join(" | ")}, log ${c.log.join(", ")})`);
   if (stuck.length) t.diagnostic(`not connected at the end: ${stuck.join("; ")}`);
   for (const r of all) {
+    assert.equal(r.deaf, 0, `${r.fault}: ${r.deaf} clients connected but deaf (${deaf[r.fault].slice(0, 10)})`);
     assert.equal(r.complete, N, `${r.fault}: ${N - r.complete} clients incomplete (missing ${r.missingTotal}, duplicates ${r.duplicatesTotal})`);
   }
 });
