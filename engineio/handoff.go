@@ -72,6 +72,30 @@ func (s *Server) Release(sid string) (*Handoff, error) {
 // ReasonMoved closes a session handed over to another node.
 const ReasonMoved = "moved"
 
+// Rehome closes the polling session sid, which the handler has seen, so
+// that its client reconnects: the node that received its WebSocket upgrade
+// could not take it over, and a WebSocket proxied through that node would
+// tie the client to two nodes. The client gets a close packet (it sees a
+// transport close and reconnects; with connection state recovery it gets
+// its sockets back); the handler sees ReasonForcedClose. It returns false,
+// and leaves the session alone, when the session is not open, not on
+// polling, or upgrading here.
+func (s *Server) Rehome(sid string) bool {
+	c := s.Conn(sid)
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	ok := c.state == stateOpen && c.transport == TransportPolling && c.ws == nil && !c.upgrading
+	c.mu.Unlock()
+	if !ok {
+		return false
+	}
+	c.srv.stats.rehomed.Add(1)
+	c.Close()
+	return true
+}
+
 // Adopt creates a polling session from the state another node released and
 // serves r, the WebSocket upgrade request that triggered the move, on it.
 // The session opens to the handler when the upgrade completes (or after

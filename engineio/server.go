@@ -486,6 +486,7 @@ type counters struct {
 	upgrades              atomic.Int64
 	refusedDraining       atomic.Int64
 	movedIn, movedOut     atomic.Int64
+	rehomed               atomic.Int64
 	requestErrors         [6]atomic.Int64
 	pollingNow, wsNow     atomic.Int64
 	closeReasons          sync.Map // reason → *atomic.Int64
@@ -513,6 +514,9 @@ type Stats struct {
 	// MovedIn and MovedOut count sessions adopted from and released to
 	// other nodes (see Release and Adopt).
 	MovedIn, MovedOut int64
+	// Rehomed counts sessions closed so that their client reconnects
+	// elsewhere (see Rehome).
+	Rehomed int64
 	// RequestErrors counts refused requests by error code (0–5).
 	RequestErrors [6]int64
 	// CloseReasons counts closed sessions by reason.
@@ -526,7 +530,7 @@ func (s *Server) Stats() Stats {
 		WebSocket: c.wsNow.Load(), PacketsIn: c.packetsIn.Load(), PacketsOut: c.packetsOut.Load(),
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), SlowClients: c.slowClients.Load(),
 		Upgrades: c.upgrades.Load(), RefusedDraining: c.refusedDraining.Load(),
-		MovedIn: c.movedIn.Load(), MovedOut: c.movedOut.Load(),
+		MovedIn: c.movedIn.Load(), MovedOut: c.movedOut.Load(), Rehomed: c.rehomed.Load(),
 		CloseReasons: map[string]int64{}}
 	for i := range c.requestErrors {
 		st.RequestErrors[i] = c.requestErrors[i].Load()
