@@ -16,7 +16,7 @@ for i in $(seq 1 "$runs"); do
   out="$log.$i"
   RECOVERY_FAULTS=$faults node --test test/recovery/recovery.test.mjs >"$out" 2>&1
   rc=$?
-  grep -h '^# recovery ' "$out" | sed "s/^# recovery /run $i rc $rc /"
+  grep -ho 'recovery {.*}' "$out" | sed "s/^recovery /run $i rc $rc /"
   if [ $rc -ne 0 ]; then
     bad=$((bad + 1))
     echo "run $i failed; its output: $out"
