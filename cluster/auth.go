@@ -1,10 +1,13 @@
 package cluster
 
 import (
+	"bytes"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,48 +16,160 @@ import (
 
 // Headers of requests between nodes.
 const (
-	headerSignature = "X-Switchboard-Signature"
-	headerNode      = "X-Switchboard-Node" // the sender's advertised address
-	headerHops      = "X-Switchboard-Hops"
+	headerSignature  = "X-Switchboard-Signature"   // v1.<unix seconds>.<nonce>.<mac>
+	headerBodyDigest = "X-Switchboard-Body-Sha256" // hex SHA-256 of the body
+	headerNode       = "X-Switchboard-Node"        // the sender's advertised address
+	headerHops       = "X-Switchboard-Hops"
 )
 
-// maxSkew is how far a signature's timestamp may be from the receiver's
-// clock.
-const maxSkew = 30 * time.Second
+// signatureVersion names the scheme of headerSignature; a receiver refuses
+// the versions it does not know.
+const signatureVersion = "v1"
 
-var errBadSignature = errors.New("cluster: missing or invalid signature")
+const (
+	// maxSkew is how far a signature's timestamp may be from the
+	// receiver's clock.
+	maxSkew = 30 * time.Second
+	// defaultMaxBody bounds a hop's body before an engine is attached; it
+	// is engineio's default MaxHTTPBufferSize.
+	defaultMaxBody = 1_000_000
+)
 
-// sign adds the signature of r (method, request URI, sender, hops, time).
-func (n *Node) sign(r *http.Request, uri string) {
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	r.Header.Set(headerSignature, ts+"."+n.mac(r.Method, uri, r.Header.Get(headerNode), r.Header.Get(headerHops), ts))
+var (
+	errBadSignature = errors.New("cluster: missing or invalid signature")
+	errBadDigest    = errors.New("cluster: body does not match its signed digest")
+	errBodyTooLarge = errors.New("cluster: body too large")
+)
+
+// sign signs r, about to be sent for uri to the node that advertises
+// target, with body the exact bytes r carries.
+func (n *Node) sign(r *http.Request, target, uri string, body []byte) {
+	n.signAt(r, target, uri, body, time.Now())
 }
 
-// verify checks the signature of a request received from another node.
+// signAt is sign with the timestamp of now.
+func (n *Node) signAt(r *http.Request, target, uri string, body []byte, now time.Time) {
+	var nonce [nonceLen]byte
+	_, _ = rand.Read(nonce[:]) // never fails
+	ts := strconv.FormatInt(now.Unix(), 10)
+	nonceHex := hex.EncodeToString(nonce[:])
+	digest := bodyDigest(body)
+	r.Header.Set(headerBodyDigest, digest)
+	mac := n.mac(r, target, uri, ts, nonceHex, digest)
+	r.Header.Set(headerSignature, strings.Join([]string{signatureVersion, ts, nonceHex, mac}, "."))
+}
+
+// verify checks a request received from another node: its signature, its
+// body against the signed digest, and that it was not served before. On
+// success r's body is the bytes read, for the handler to read again.
 func (n *Node) verify(r *http.Request) error {
-	ts, mac, ok := strings.Cut(r.Header.Get(headerSignature), ".")
-	if !ok {
-		return errBadSignature
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
+	sig, err := parseSignature(r.Header.Get(headerSignature))
 	if err != nil {
+		return err
+	}
+	if d := time.Since(sig.at); d > maxSkew || d < -maxSkew {
 		return errBadSignature
 	}
-	if d := time.Since(time.Unix(sec, 0)); d > maxSkew || d < -maxSkew {
+	digest := r.Header.Get(headerBodyDigest)
+	want := n.mac(r, n.opts.AdvertiseAddr, r.URL.RequestURI(), sig.ts, sig.nonceHex, digest)
+	if !hmac.Equal([]byte(sig.mac), []byte(want)) {
 		return errBadSignature
 	}
-	want := n.mac(r.Method, r.URL.RequestURI(), r.Header.Get(headerNode), r.Header.Get(headerHops), ts)
-	if !hmac.Equal([]byte(mac), []byte(want)) {
-		return errBadSignature
+	// Only a request signed with the secret gets this far: outsiders can
+	// neither make this node read a body nor fill the replay cache.
+	body, err := readBody(r, n.maxBody())
+	if err != nil {
+		return err
 	}
+	if bodyDigest(body) != digest {
+		return errBadDigest
+	}
+	// The nonce is recorded last, so that a copy of the request with
+	// another body, arriving first, cannot keep the real one out.
+	if err := n.nonces.add(sig.nonce); err != nil {
+		return err
+	}
+	setBody(r, body)
 	return nil
 }
 
-func (n *Node) mac(method, uri, node, hops, ts string) string {
+// mac is the signature of a request for uri to target, stamped ts.
+func (n *Node) mac(r *http.Request, target, uri, ts, nonce, digest string) string {
 	h := hmac.New(sha256.New, n.secret)
-	for _, part := range []string{method, uri, node, hops, ts} {
+	// No part holds a newline: header values and URIs cannot.
+	for _, part := range []string{signatureVersion, r.Method, uri, target,
+		r.Header.Get(headerNode), r.Header.Get(headerHops), ts, nonce, digest} {
 		h.Write([]byte(part))
 		h.Write([]byte{'\n'})
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// signature is a parsed headerSignature.
+type signature struct {
+	ts, nonceHex, mac string
+	at                time.Time
+	nonce             [nonceLen]byte
+}
+
+func parseSignature(v string) (signature, error) {
+	parts := strings.Split(v, ".")
+	if len(parts) != 4 || parts[0] != signatureVersion {
+		return signature{}, errBadSignature
+	}
+	s := signature{ts: parts[1], nonceHex: parts[2], mac: parts[3]}
+	sec, err := strconv.ParseInt(s.ts, 10, 64)
+	if err != nil {
+		return signature{}, errBadSignature
+	}
+	s.at = time.Unix(sec, 0)
+	if len(s.nonceHex) != hex.EncodedLen(nonceLen) {
+		return signature{}, errBadSignature
+	}
+	if _, err := hex.Decode(s.nonce[:], []byte(s.nonceHex)); err != nil {
+		return signature{}, errBadSignature
+	}
+	return s, nil
+}
+
+func bodyDigest(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}
+
+// maxBody is the largest body a hop carries: the engine's largest POST.
+func (n *Node) maxBody() int64 {
+	if e := n.engine.Load(); e != nil {
+		return e.Options().MaxHTTPBufferSize
+	}
+	return defaultMaxBody
+}
+
+// readBody reads r's body whole, up to limit bytes.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if r.ContentLength > limit {
+		return nil, errBodyTooLarge
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > limit {
+		return nil, errBodyTooLarge
+	}
+	return body, nil
+}
+
+// setBody makes body r's body, with its length known.
+func setBody(r *http.Request, body []byte) {
+	r.ContentLength = int64(len(body))
+	r.TransferEncoding = nil
+	if len(body) == 0 {
+		r.Body = http.NoBody
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 }

@@ -277,7 +277,7 @@ func TestForgedHop(t *testing.T) {
 	forger, _ := New(Options{AdvertiseAddr: "127.0.0.1:1", Secret: []byte("wrong"), Registry: NewMemoryRegistry()})
 	uri := "/cluster/release?sid=" + sid
 	req, _ := http.NewRequest(http.MethodPost, nodes[0].internal.URL+uri, nil)
-	forger.sign(req, uri)
+	forger.sign(req, nodes[0].node.opts.AdvertiseAddr, uri, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

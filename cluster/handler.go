@@ -11,7 +11,8 @@ import (
 // Handler serves the requests other nodes send this one: forwarded
 // Engine.IO requests and session releases. Mount it on the internal
 // listener at Options.Prefix (default "/cluster/"). Every request must be
-// signed with the cluster secret; others get 403.
+// signed with the cluster secret, for this node, and served once; others
+// get 403.
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+n.opts.Prefix+"release", n.serveRelease)
@@ -22,13 +23,35 @@ func (n *Node) Handler() http.Handler {
 func (n *Node) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := n.verify(r); err != nil {
-			n.stats.refusedUnsigned.Add(1)
-			n.log.Warn("refused an unauthenticated cluster request", "remote", r.RemoteAddr, "uri", r.URL.RequestURI())
-			http.Error(w, "forbidden", http.StatusForbidden)
+			n.refuse(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuse answers a request that failed verify, and counts it. A request
+// refused for its signature, its body digest, as a replay or for a full
+// replay cache gets 403.
+func (n *Node) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		w.WriteHeader(http.StatusRequestEntityTooLarge) // as the engine answers
+		return
+	case errors.Is(err, errBadSignature):
+		n.stats.refusedUnsigned.Add(1)
+	case errors.Is(err, errBadDigest):
+		n.stats.refusedDigests.Add(1)
+	case errors.Is(err, errReplay):
+		n.stats.refusedReplays.Add(1)
+	case errors.Is(err, errNoncesFull):
+		n.stats.replayCacheFull.Add(1)
+	default: // the body could not be read: the sender went away
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	n.log.Warn("refused a cluster request", "reason", err, "remote", r.RemoteAddr, "uri", r.URL.RequestURI())
+	http.Error(w, "forbidden", http.StatusForbidden)
 }
 
 // serveRelease hands a session that the application has not seen yet to

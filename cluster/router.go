@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -87,7 +88,7 @@ func (n *Node) requestRelease(ctx context.Context, sid, addr string) (*engineio.
 		return nil, err
 	}
 	req.Header.Set(headerNode, n.opts.AdvertiseAddr)
-	n.sign(req, uri)
+	n.sign(req, addr, uri, nil)
 	resp, err := n.client.Do(req)
 	if err != nil {
 		n.stats.forwardErrors.Add(1)
@@ -115,6 +116,18 @@ func (e *statusError) Error() string { return "cluster: " + strconv.Itoa(e.code)
 // streams the answer back. A failure to reach the owner gives the client
 // Node's answer for an unknown session.
 func (n *Node) forward(w http.ResponseWriter, r *http.Request, addr string, hops int) bool {
+	// The signature covers the body: read it first, bounded as the owner
+	// bounds it.
+	body, err := readBody(r, n.maxBody())
+	if err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, errBodyTooLarge) {
+			status = http.StatusRequestEntityTooLarge // as the engine answers
+		}
+		w.WriteHeader(status)
+		return true
+	}
+	setBody(r, body)
 	start := time.Now()
 	failed := false
 	proxy := &httputil.ReverseProxy{
@@ -126,7 +139,7 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, addr string, hops
 			pr.SetXForwarded()
 			pr.Out.Header.Set(headerNode, n.opts.AdvertiseAddr)
 			pr.Out.Header.Set(headerHops, strconv.Itoa(hops))
-			n.sign(pr.Out, uri)
+			n.sign(pr.Out, addr, uri, body)
 		},
 		Transport:     n.client.Transport,
 		FlushInterval: -1,

@@ -9,6 +9,8 @@ type counters struct {
 	takeoverNanos                            atomic.Int64
 	proxiedWebSockets, served                atomic.Int64
 	unknownOwner, refusedUnsigned            atomic.Int64
+	refusedDigests, refusedReplays           atomic.Int64
+	replayCacheFull                          atomic.Int64
 	registryErrors                           atomic.Int64
 }
 
@@ -35,8 +37,18 @@ type Stats struct {
 	ProxiedWebSockets int64
 	// UnknownOwner counts requests whose owner is not registered.
 	UnknownOwner int64
-	// RefusedUnsigned counts cluster requests refused for a bad signature.
+	// RefusedUnsigned counts cluster requests refused for a missing, bad
+	// or stale signature.
 	RefusedUnsigned int64
+	// RefusedDigests counts cluster requests whose body did not match
+	// the digest their signature covers.
+	RefusedDigests int64
+	// RefusedReplays counts cluster requests refused because a request
+	// with their nonce was served already.
+	RefusedReplays int64
+	// ReplayCacheFull counts cluster requests refused because the cache
+	// of recent nonces was full.
+	ReplayCacheFull int64
 	// RegistryErrors counts failed registration renewals.
 	RegistryErrors int64
 }
@@ -51,5 +63,7 @@ func (n *Node) Stats() Stats {
 		TakeoverSeconds: float64(c.takeoverNanos.Load()) / 1e9, Released: c.released.Load(),
 		ProxiedWebSockets: c.proxiedWebSockets.Load(), UnknownOwner: c.unknownOwner.Load(),
 		RefusedUnsigned: c.refusedUnsigned.Load(), RegistryErrors: c.registryErrors.Load(),
+		RefusedDigests: c.refusedDigests.Load(), RefusedReplays: c.refusedReplays.Load(),
+		ReplayCacheFull: c.replayCacheFull.Load(),
 	}
 }
