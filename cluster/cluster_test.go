@@ -61,34 +61,44 @@ func startNodes(t *testing.T, n int, reg Registry, secret string) []*testNode {
 	t.Helper()
 	var nodes []*testNode
 	for range n {
-		tn := &testNode{app: &recorder{}}
-		tn.internal = httptest.NewUnstartedServer(nil)
-		addr := tn.internal.Listener.Addr().String()
-		node, err := New(Options{AdvertiseAddr: addr, Secret: []byte(secret), Registry: reg, TTL: 3 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tn.node = node
-		tn.engine = engineio.NewServer(tn.app, &engineio.Options{Router: node, GenerateID: node.GenerateID,
-			OpenDelay: 500 * time.Millisecond})
-		node.Attach(tn.engine)
-		tn.internal.Config.Handler = node.Handler()
-		tn.internal.Start()
-		tn.public = httptest.NewServer(tn.engine)
-		if err := node.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = tn.engine.Shutdown(ctx)
-			tn.public.Close()
-			tn.internal.Close()
-			_ = node.Close(ctx)
-		})
-		nodes = append(nodes, tn)
+		nodes = append(nodes, startNode(t, reg, secret, nil))
 	}
 	return nodes
+}
+
+// startNode starts one node; wrap, when not nil, wraps the handler of its
+// internal listener.
+func startNode(t *testing.T, reg Registry, secret string, wrap func(http.Handler) http.Handler) *testNode {
+	t.Helper()
+	tn := &testNode{app: &recorder{}}
+	tn.internal = httptest.NewUnstartedServer(nil)
+	addr := tn.internal.Listener.Addr().String()
+	node, err := New(Options{AdvertiseAddr: addr, Secret: []byte(secret), Registry: reg, TTL: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.node = node
+	tn.engine = engineio.NewServer(tn.app, &engineio.Options{Router: node, GenerateID: node.GenerateID,
+		OpenDelay: 500 * time.Millisecond})
+	node.Attach(tn.engine)
+	tn.internal.Config.Handler = node.Handler()
+	if wrap != nil {
+		tn.internal.Config.Handler = wrap(tn.internal.Config.Handler)
+	}
+	tn.internal.Start()
+	tn.public = httptest.NewServer(tn.engine)
+	if err := node.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tn.engine.Shutdown(ctx)
+		tn.public.Close()
+		tn.internal.Close()
+		_ = node.Close(ctx)
+	})
+	return tn
 }
 
 func handshake(t *testing.T, base string) string {
