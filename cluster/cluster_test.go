@@ -69,11 +69,22 @@ func startNodes(t *testing.T, n int, reg Registry, secret string) []*testNode {
 // startNode starts one node; wrap, when not nil, wraps the handler of its
 // internal listener.
 func startNode(t *testing.T, reg Registry, secret string, wrap func(http.Handler) http.Handler) *testNode {
+	return startNodeWith(t, reg, secret, wrap, nil)
+}
+
+// startNodeWith is startNode with edit, when not nil, changing the node's
+// options.
+func startNodeWith(t *testing.T, reg Registry, secret string, wrap func(http.Handler) http.Handler,
+	edit func(*Options)) *testNode {
 	t.Helper()
 	tn := &testNode{app: &recorder{}}
 	tn.internal = httptest.NewUnstartedServer(nil)
 	addr := tn.internal.Listener.Addr().String()
-	node, err := New(Options{AdvertiseAddr: addr, Secret: []byte(secret), Registry: reg, TTL: 3 * time.Second})
+	opts := Options{AdvertiseAddr: addr, Secret: []byte(secret), Registry: reg, TTL: 3 * time.Second}
+	if edit != nil {
+		edit(&opts)
+	}
+	node, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,6 +265,49 @@ func TestUpgradeProxiedWhenOpened(t *testing.T) {
 	}
 	if s := nodes[1].node.Stats(); s.TakeoversRefused != 1 || s.ProxiedWebSockets != 1 {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+// TestUpgradeRehomedWhenOpened: with Options.Rehome, an upgrade that
+// reaches another node after the application saw the session is refused
+// there and the owner closes the session (its client reconnects): no
+// WebSocket is proxied. A draining node asks for the same.
+func TestUpgradeRehomedWhenOpened(t *testing.T) {
+	t.Parallel()
+	reg := NewMemoryRegistry()
+	rehome := func(o *Options) { o.Rehome = true }
+	owner := startNodeWith(t, reg, "s3cret", nil, rehome)
+	other := startNodeWith(t, reg, "s3cret", nil, rehome)
+	for i, draining := range []bool{false, true} {
+		if draining {
+			other.engine.StopAccepting()
+		}
+		sid := handshake(t, owner.public.URL)
+		deadline := time.Now().Add(5 * time.Second)
+		for !owner.app.saw(sid) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond) // OpenDelay passes
+		}
+		poll := make(chan string, 1)
+		go func() { body, _ := get(t, owner.public.URL+"/?EIO=4&transport=polling&sid="+sid); poll <- body }()
+		wsURL := "ws" + strings.TrimPrefix(other.public.URL, "http") + "/?EIO=4&transport=websocket&sid=" + sid
+		if conn, err := dialWS(wsURL); err == nil {
+			conn.Close()
+			t.Fatalf("draining %v: the late upgrade was served (proxied)", draining)
+		}
+		select {
+		case body := <-poll:
+			if body != "1" {
+				t.Fatalf("draining %v: the client's poll got %q, want the close packet", draining, body)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("draining %v: the session was not closed", draining)
+		}
+		if s := other.node.Stats(); s.RehomedUpgrades != int64(i+1) || s.ProxiedWebSockets != 0 || s.Takeovers != 0 {
+			t.Fatalf("draining %v: stats %+v", draining, s)
+		}
+		if s := owner.engine.Stats(); s.Rehomed != int64(i+1) {
+			t.Fatalf("draining %v: owner's engine stats %+v", draining, s)
+		}
 	}
 }
 

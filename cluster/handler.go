@@ -55,7 +55,11 @@ func (n *Node) refuse(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // serveRelease hands a session that the application has not seen yet to
-// the node that received its WebSocket upgrade.
+// the node that received its WebSocket upgrade. A session the application
+// has seen cannot move; with Options.Rehome it is closed instead, so that
+// its client reconnects (410 Gone), rather than have its WebSocket proxied
+// (409 Conflict). The query's adopt=0 (a draining sender) asks for the
+// re-home only.
 func (n *Node) serveRelease(w http.ResponseWriter, r *http.Request) {
 	engine := n.engine.Load()
 	sid := r.URL.Query().Get("sid")
@@ -63,30 +67,43 @@ func (n *Node) serveRelease(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such session", http.StatusNotFound)
 		return
 	}
+	err := engineio.ErrNotMovable
+	if r.URL.Query().Get("adopt") != "0" {
+		var h *engineio.Handoff
+		if h, err = n.release(engine, sid, r.Header.Get(headerNode)); err == nil {
+			body, merr := engineio.MarshalHandoff(h)
+			if merr != nil {
+				http.Error(w, merr.Error(), http.StatusInternalServerError)
+				return
+			}
+			n.stats.released.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(body)
+			return
+		}
+	}
+	switch {
+	case errors.Is(err, engineio.ErrNotMovable) && n.opts.Rehome && engine.Rehome(sid):
+		http.Error(w, "rehomed", http.StatusGone)
+	case errors.Is(err, engineio.ErrNotMovable):
+		http.Error(w, err.Error(), http.StatusConflict)
+	default:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// release gives sid up to the node at to.
+func (n *Node) release(engine *engineio.Server, sid, to string) (*engineio.Handoff, error) {
 	// The record comes first: a request for sid that arrives while the
 	// session moves must find it, not an unknown session.
-	to := r.Header.Get(headerNode)
 	if to != "" {
 		n.recordMoved(sid, to)
 	}
 	h, err := engine.Release(sid)
 	if err != nil {
 		n.forgetMoved(sid)
-		status := http.StatusInternalServerError
-		if errors.Is(err, engineio.ErrNotMovable) {
-			status = http.StatusConflict
-		}
-		http.Error(w, err.Error(), status)
-		return
 	}
-	body, err := engineio.MarshalHandoff(h)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	n.stats.released.Add(1)
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(body)
+	return h, err
 }
 
 // serveForwarded serves an Engine.IO request another node forwarded.

@@ -34,6 +34,16 @@ type Options struct {
 	TTL time.Duration
 	// DialTimeout bounds connecting to another node. Zero means 2s.
 	DialTimeout time.Duration
+	// Rehome: when a WebSocket upgrade for a session of this node reaches
+	// another node after the application has seen the session (too late
+	// for a takeover), this node closes the session, so that its client
+	// reconnects, instead of letting the other node proxy the WebSocket
+	// (which would tie the client to two nodes: the death of either would
+	// cut it). Set it with connection state recovery, under which the
+	// client gets its sockets back with every event it missed; without,
+	// the reconnection gives the client new sockets, and a proxied
+	// WebSocket may be the lesser harm.
+	Rehome bool
 	// Logger receives diagnostic logs. Nil means slog.Default().
 	Logger *slog.Logger
 }

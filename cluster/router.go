@@ -57,32 +57,53 @@ func isUpgrade(r *http.Request) bool {
 }
 
 // takeover asks the owner at addr to release sid and, when it does, adopts
-// the session here and serves the upgrade on it.
+// the session here and serves the upgrade on it. An owner whose
+// application has seen the session already may close it instead (see
+// Options.Rehome): its client reconnects, and this upgrade is refused, so
+// that no WebSocket is proxied through a node that is not its session's
+// owner. A draining node does not adopt, but may still have the owner
+// re-home the client. It returns false when the upgrade is left to a proxy.
 func (n *Node) takeover(w http.ResponseWriter, r *http.Request, sid, addr string) bool {
 	engine := n.engine.Load()
-	if engine == nil || !engine.Accepting() {
-		return false // a draining node leaves the session where it is
+	if engine == nil {
+		return false
 	}
+	adopt := engine.Accepting()
 	start := time.Now()
-	end := n.beginAdopt(sid)
-	h, err := n.requestRelease(r.Context(), sid, addr)
+	end := func() {}
+	if adopt {
+		end = n.beginAdopt(sid)
+	}
+	h, err := n.requestRelease(r.Context(), sid, addr, adopt)
 	n.stats.takeoverNanos.Add(time.Since(start).Nanoseconds())
-	if err != nil {
+	var se *statusError
+	switch {
+	case err == nil:
+		n.stats.takeovers.Add(1)
+		engine.Adopt(h, w, r, end)
+		return true
+	case errors.As(err, &se) && se.code == http.StatusGone:
+		end()
+		n.stats.rehomedUpgrades.Add(1)
+		writeUnknownSession(w, true) // the client's probe fails; it reconnects on the close
+		return true
+	default:
 		end()
 		n.stats.takeoversRefused.Add(1)
 		n.log.Debug("takeover refused", "sid", sid, "owner", addr, "err", err)
 		return false
 	}
-	n.stats.takeovers.Add(1)
-	engine.Adopt(h, w, r, end)
-	return true
 }
 
 // requestRelease calls the owner's release endpoint.
-func (n *Node) requestRelease(ctx context.Context, sid, addr string) (*engineio.Handoff, error) {
+// Without adopt, the owner is asked to re-home the client only.
+func (n *Node) requestRelease(ctx context.Context, sid, addr string, adopt bool) (*engineio.Handoff, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*n.opts.DialTimeout)
 	defer cancel()
 	uri := n.opts.Prefix + "release?sid=" + url.QueryEscape(sid)
+	if !adopt {
+		uri += "&adopt=0"
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+uri, nil)
 	if err != nil {
 		return nil, err

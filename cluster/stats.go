@@ -6,6 +6,7 @@ type counters struct {
 	forwarded, forwardedPosts, forwardErrors atomic.Int64
 	forwardNanos                             atomic.Int64
 	takeovers, takeoversRefused, released    atomic.Int64
+	rehomedUpgrades                          atomic.Int64
 	takeoverNanos                            atomic.Int64
 	proxiedWebSockets, served                atomic.Int64
 	unknownOwner, refusedUnsigned            atomic.Int64
@@ -29,6 +30,10 @@ type Stats struct {
 	// Takeovers counts WebSocket upgrades that took their session over;
 	// TakeoversRefused those whose owner kept it (they are proxied).
 	Takeovers, TakeoversRefused int64
+	// RehomedUpgrades counts WebSocket upgrades refused because their
+	// owner closed the session instead (Options.Rehome): their clients
+	// reconnect rather than be proxied.
+	RehomedUpgrades int64
 	// TakeoverSeconds is the total time spent asking owners to release.
 	TakeoverSeconds float64
 	// Released counts sessions this node handed to another.
@@ -64,6 +69,6 @@ func (n *Node) Stats() Stats {
 		ProxiedWebSockets: c.proxiedWebSockets.Load(), UnknownOwner: c.unknownOwner.Load(),
 		RefusedUnsigned: c.refusedUnsigned.Load(), RegistryErrors: c.registryErrors.Load(),
 		RefusedDigests: c.refusedDigests.Load(), RefusedReplays: c.refusedReplays.Load(),
-		ReplayCacheFull: c.replayCacheFull.Load(),
+		ReplayCacheFull: c.replayCacheFull.Load(), RehomedUpgrades: c.rehomedUpgrades.Load(),
 	}
 }

@@ -42,7 +42,8 @@ func newCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) (*nod
 	c := &node.Cluster{Adapter: ad.Factory(), TakeoverWindow: cfg.TakeoverWindow}
 	if cfg.StickinessFree {
 		router, err := cluster.New(cluster.Options{AdvertiseAddr: cfg.AdvertiseAddr, Secret: []byte(cfg.ClusterSecret),
-			Registry: cluster.NewRedisRegistry(client, cfg.RedisKey+":switchboard:node:"), Logger: log})
+			Registry: cluster.NewRedisRegistry(client, cfg.RedisKey+":switchboard:node:"), Logger: log,
+			Rehome: cfg.Recovery}) // recovered sockets lose nothing by reconnecting
 		if err == nil {
 			err = router.Start(ctx)
 		}

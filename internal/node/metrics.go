@@ -40,6 +40,7 @@ func (n *Node) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	m.Counter("switchboard_bytes_out_total", "Engine.IO payload bytes sent.", float64(es.BytesOut))
 	m.Counter("switchboard_upgrades_total", "Completed polling to WebSocket upgrades.", float64(es.Upgrades))
 	m.Counter("switchboard_slow_client_disconnects_total", "Sessions closed because their outbound queue was full.", float64(es.SlowClients))
+	m.Counter("switchboard_rehomed_sessions_total", "Sessions closed so that their client reconnects to one node: its WebSocket upgrade reached another too late to take the session over.", float64(es.Rehomed))
 	m.Counter("switchboard_handshakes_refused_draining_total", "Handshakes refused while draining.", float64(es.RefusedDraining))
 	for code, c := range es.RequestErrors {
 		m.Counter("switchboard_request_errors_total", "Refused Engine.IO requests, by error code.", float64(c),
@@ -78,6 +79,7 @@ func writeRouterMetrics(m *metrics.Writer, s cluster.Stats) {
 	m.Counter("switchboard_forward_post_seconds_total", "Time added by forwarding POSTs.", s.ForwardSeconds)
 	m.Counter("switchboard_forward_posts_total", "Forwarded POSTs.", float64(s.ForwardedPosts))
 	m.Counter("switchboard_takeovers_total", "WebSocket upgrades that took their session over.", float64(s.Takeovers))
+	m.Counter("switchboard_rehomed_upgrades_total", "WebSocket upgrades refused because their owner closed the session so that its client reconnects.", float64(s.RehomedUpgrades))
 	m.Counter("switchboard_takeovers_refused_total", "WebSocket upgrades whose owner kept the session (proxied).", float64(s.TakeoversRefused))
 	m.Counter("switchboard_takeover_seconds_total", "Time spent asking owners to release sessions.", s.TakeoverSeconds)
 	m.Counter("switchboard_sessions_released_total", "Sessions handed over to another node.", float64(s.Released))
