@@ -92,18 +92,20 @@ function trackedClient(url, i, phaseOf) {
     }
     if (c.lastAt?.[0] === phase) c.silence[phase] = Math.max(c.silence[phase] ?? 0, now - c.lastAt[1]);
     c.lastAt = [phase, now];
+    if (got[seq] && !c.dupes[phase]) note(`first duplicate: ${phase} ${seq}`);
     if (got[seq]) c.dupes[phase] = (c.dupes[phase] ?? 0) + 1;
     got[seq] = 1;
   });
   s.on("connect_error", (e) => c.errors.push(e.message));
   c.log = [];
-  const note = (what) => { c.log.push(`${Date.now() % 100000} ${what}`); if (c.log.length > 20) c.log.shift(); };
+  const note = (what) => { c.log.push(`${Date.now() % 100000} ${what}`); if (c.log.length > 30) c.log.shift(); };
   s.on("disconnect", (r) => note(`disconnect ${r}`));
   s.io.on("reconnect_attempt", (n) => note(`attempt ${n}`));
   s.io.on("open", () => { note(`open ${s.io.engine.id} ${s.io.engine.transport.name}`);
     s.io.engine.on("upgrade", (tr) => note(`upgrade ${tr.name}`)); });
   s.io.on("reconnect_error", (e) => note(`reconnect_error ${e.message}`));
   s.on("connect", () => note(`connect ${s.id} recovered ${s.recovered}`));
+  s.on("hello", (h) => note(`hello ${h?.node}`));
   return c;
 }
 
@@ -229,6 +231,9 @@ function results(name, t) {
     + `first live event after a reconnection within ${r.firstLiveAfterReconnectMs} ms, deaf ${r.deaf}`
     + `${worst.length ? `; e.g. ${worst.join("; ")}` : ""}`);
   console.log(`# recovery ${JSON.stringify(r)}`);
+  for (const p of per.filter((p) => p.dupes > 0).slice(0, 2)) {
+    t.diagnostic(`${name}: client ${p.c.i} got ${p.dupes} duplicates: ${p.c.log.join(", ")}`);
+  }
   for (const c of clients.filter((c) => (c.silence[name] ?? 0) > 10_000).slice(0, 2)) {
     t.diagnostic(`${name}: client ${c.i} was silent ${c.silence[name]} ms: ${c.log.join(", ")}`);
   }
