@@ -174,10 +174,12 @@ func (ns *Namespace) connect(cl *client, auth json.RawMessage) {
 			}
 		}
 	}
-	if !s.recovered && !ns.register(s, nil) {
-		return
+	if !s.recovered { // a recovered socket is registered and told already
+		if !ns.register(s, nil) {
+			return
+		}
+		_ = cl.send(s.connectPacket())
 	}
-	_ = cl.send(&parser.Packet{Type: parser.Connect, Namespace: ns.name, Data: s.connectReply()})
 	ns.srv.stats.connects.Add(1)
 	s.persistLive()
 	ns.mu.RLock()

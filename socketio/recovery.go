@@ -74,9 +74,17 @@ func recoveryIDs(auth json.RawMessage) (pid, offset string) {
 
 // restore recovers the session named by the CONNECT payload: the adapter
 // hands it over with the packets it missed, atomically with its live
-// deliveries; the recovered socket is registered and the missed packets
-// written (before the CONNECT reply, as Node does). It returns nil when
-// nothing could be recovered.
+// deliveries; the recovered socket is registered, the client gets the
+// CONNECT reply, then the missed packets, then live ones. It returns nil
+// when nothing could be recovered.
+//
+// Node writes the missed packets before the CONNECT reply. The official
+// client buffers events that arrive before it is connected and keeps that
+// buffer across reconnections: when the connection drops between the
+// missed packets and the reply, the next recovery replays them again (the
+// client's offset has not moved) and the client emits both copies. After
+// the reply, the client handles each missed event at once and its offset
+// follows.
 //
 // The session's previous socket may still be on this node: closing (its
 // cleanup, which leaves its rooms and persists the session, has not run
@@ -137,6 +145,7 @@ func (ns *Namespace) tryRestore(ctx context.Context, cl *client, pid, offset str
 		if !ns.register(r, sess.Rooms) {
 			return errClientGone
 		}
+		_ = cl.send(r.connectPacket())
 		r.sendMissed(sess.Missed)
 		s = r
 		return nil
@@ -157,6 +166,11 @@ func newRecoveredSocket(ns *Namespace, cl *client, auth json.RawMessage, sess *a
 		s.data = json.RawMessage(sess.Data)
 	}
 	return s
+}
+
+// connectPacket is the CONNECT reply to the client.
+func (s *Socket) connectPacket() *parser.Packet {
+	return &parser.Packet{Type: parser.Connect, Namespace: s.nsp.name, Data: s.connectReply()}
 }
 
 // connectReply is the CONNECT payload: the socket id, and the private id
@@ -218,8 +232,8 @@ func (s *Socket) persistLive() {
 	})
 }
 
-// sendMissed writes the packets a recovered socket missed, before its
-// CONNECT reply, as Node does (the client holds them until connected).
+// sendMissed writes the packets a recovered socket missed, right after
+// its CONNECT reply (see restore).
 func (s *Socket) sendMissed(missed []*parser.Packet) {
 	for _, p := range missed {
 		q := *p

@@ -331,3 +331,45 @@ func TestRecoveryStoreTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestRecoveryConnectBeforeMissed: a recovered client gets its CONNECT
+// reply first, then the events it missed (see restore: the official client
+// would emit missed events buffered before a reply that never came twice).
+func TestRecoveryConnectBeforeMissed(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, &socketio.Options{ConnectionStateRecovery: &socketio.RecoveryOptions{}})
+	srv.Server.OnConnection(func(s *socketio.Socket) { s.Join("room-a") })
+	ctx := socketiotest.Context(t)
+	c1 := srv.Dial(t, "websocket", nil)
+	reply, err := c1.ConnectRaw(ctx, "/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids struct{ SID, PID string }
+	_ = json.Unmarshal(reply.Data, &ids)
+	_ = srv.Server.To("room-a").Emit("seq", "1")
+	offset := lastStringArg(t, c1, ctx)
+	c1.Close()
+	socketiotest.Eventually(t, func() error {
+		if srv.Server.SocketCounts()["/"] != 0 {
+			return fmt.Errorf("still connected")
+		}
+		return nil
+	}, waitTimeout)
+	_ = srv.Server.To("room-a").Emit("seq", "2") // missed
+	c2 := srv.Dial(t, "websocket", nil)
+	defer c2.Close()
+	if err := c2.Send(&parser.Packet{Type: parser.Connect, Namespace: "/",
+		Data: json.RawMessage(`{"pid":"` + ids.PID + `","offset":"` + offset + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []parser.Type{parser.Connect, parser.Event} {
+		p, err := c2.ReadPacket(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Type != want {
+			t.Fatalf("packet %d after reconnecting: %v %s, want type %v", i, p.Type, p.Data, want)
+		}
+	}
+}
