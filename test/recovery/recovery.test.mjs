@@ -19,9 +19,9 @@
 // any client of any fault is incomplete. After each stream the test waits
 // (up to 60 s) until every client is back and complete, so that a client
 // whose reconnection stalls gets its chance to recover before the next
-// fault: a stickiness-free takeover can lose the client's CONNECT
-// (test/lb/takeover-race.test.mjs, "Bug 1"), and the client then waits for
-// the server's 45 s connect timeout before it reconnects (and recovers).
+// fault: a client whose reconnection stalls (on a loaded machine a
+// reconnection can take many seconds) recovers what it missed when it is
+// back.
 // Completeness is judged at the end, for every fault. After each stream a
 // probe event checks that every connected client still receives the live
 // stream: a client connected but deaf is reported by id and fails the test.
@@ -73,6 +73,7 @@ function trackedClient(url, i, phaseOf) {
   s.on("connect", () => {
     c.connectedAt = Date.now();
     c.liveAfter = null; // ms from this (re)connect to the first live event
+    c.connectedLive = streaming; // the stream was running: an event is due at once
     if (c.connects++ === 0) return;
     const p = phaseOf();
     c.slowest[p] = Math.max(c.slowest[p] ?? 0, Date.now() - lostAt);
@@ -88,7 +89,7 @@ function trackedClient(url, i, phaseOf) {
     const now = Date.now();
     if (c.liveAfter === null && c.connects > 1) {
       c.liveAfter = now - c.connectedAt;
-      c.firstLive[phaseOf()] = Math.max(c.firstLive[phaseOf()] ?? 0, c.liveAfter);
+      if (c.connectedLive) c.firstLive[phaseOf()] = Math.max(c.firstLive[phaseOf()] ?? 0, c.liveAfter);
     }
     if (c.lastAt?.[0] === phase) c.silence[phase] = Math.max(c.silence[phase] ?? 0, now - c.lastAt[1]);
     c.lastAt = [phase, now];
@@ -125,6 +126,7 @@ function missing(c, phase) {
 let redis, nodes = [], lb, clients = [], publisher;
 let phase = "setup";
 const deaf = {}; // fault → ids of the clients connected but not receiving after it
+let streaming = false; // a stream is being sent
 
 before(async () => {
   redis = new Redis(await freePort());
@@ -161,6 +163,7 @@ async function runPhase(name, t) {
   phase = name;
   let seq = 0, paused = 0, faultDone = null;
   const start = Date.now();
+  streaming = true;
   const onNode2 = clients.filter((c) => c.node === "node-2").length;
   await new Promise((resolve) => {
     const timer = setInterval(() => {
@@ -174,12 +177,12 @@ async function runPhase(name, t) {
           faultDone = FAULT[name]();
         }
       }
-      if (seq >= EVENTS) { clearInterval(timer); resolve(); }
+      if (seq >= EVENTS) { clearInterval(timer); streaming = false; resolve(); }
     }, 10);
   });
   await faultDone;
   // Before the next fault, every client is back and complete (a stalled
-  // reconnection, see above, takes up to the server's 45 s connect timeout).
+  // reconnection, see above, may take long on a loaded machine).
   const sent = Date.now();
   const settled = () => publisher.socket.connected
     && clients.every((c) => c.socket.connected && missing(c, name).n === 0);
@@ -228,7 +231,7 @@ function results(name, t) {
   t.diagnostic(`${name}: ${r.complete}/${N} complete, missing ${r.missingTotal}, duplicates ${r.duplicatesTotal}, `
     + `reconnections recovered ${r.recovered} / failed ${r.failed}, slowest reconnection ${r.slowestReconnectMs} ms, `
     + `longest silence ${r.longestSilenceMs} ms (${r.silentOver10s} clients over 10 s), `
-    + `first live event after a reconnection within ${r.firstLiveAfterReconnectMs} ms, deaf ${r.deaf}`
+    + `first event after a reconnection during the stream within ${r.firstLiveAfterReconnectMs} ms, deaf ${r.deaf}`
     + `${worst.length ? `; e.g. ${worst.join("; ")}` : ""}`);
   console.log(`# recovery ${JSON.stringify(r)}`);
   for (const p of per.filter((p) => p.dupes > 0).slice(0, 2)) {
