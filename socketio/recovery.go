@@ -109,6 +109,7 @@ func (ns *Namespace) restore(cl *client, auth json.RawMessage) *Socket {
 			select {
 			case <-left:
 			case <-ctx.Done():
+				ns.logRestoreFailure(pid, context.Cause(ctx))
 				return ns.restoreFailed()
 			case <-cl.conn.Done():
 				return ns.restoreFailed()
@@ -118,6 +119,7 @@ func (ns *Namespace) restore(cl *client, auth json.RawMessage) *Socket {
 		switch {
 		case errors.Is(err, errStillThere):
 		case err != nil || s == nil:
+			ns.logRestoreFailure(pid, err)
 			return ns.restoreFailed()
 		default:
 			ns.srv.stats.recovered.Add(1)
@@ -125,6 +127,18 @@ func (ns *Namespace) restore(cl *client, auth json.RawMessage) *Socket {
 		}
 	}
 	return ns.restoreFailed()
+}
+
+// logRestoreFailure logs why a session could not be restored: at warn
+// level when the store failed or timed out (the client loses what it
+// missed), at info level when the session cannot be recovered (expired,
+// unknown, or its offset gone from the log).
+func (ns *Namespace) logRestoreFailure(pid string, err error) {
+	if err == nil || errors.Is(err, adapter.ErrNotRecoverable) {
+		ns.srv.log.Info("session not recoverable", "namespace", ns.name, "pid", pid, "err", err)
+		return
+	}
+	ns.srv.log.Warn("could not restore a session", "namespace", ns.name, "pid", pid, "err", err)
 }
 
 func (ns *Namespace) restoreFailed() *Socket {

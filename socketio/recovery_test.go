@@ -218,9 +218,11 @@ func TestRecoveryClosesAStaleSocket(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, &socketio.Options{ConnectionStateRecovery: &socketio.RecoveryOptions{}})
 	reasons := make(chan string, 2)
+	joined := make(chan struct{}, 2)
 	srv.Server.OnConnection(func(s *socketio.Socket) {
 		s.Join("room-a")
 		s.OnDisconnect(func(r string) { reasons <- r })
+		joined <- struct{}{}
 	})
 	ctx := socketiotest.Context(t)
 	c1 := srv.Dial(t, "websocket", nil)
@@ -229,6 +231,7 @@ func TestRecoveryClosesAStaleSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	recv(t, joined)
 	var ids struct{ SID, PID string }
 	_ = json.Unmarshal(reply.Data, &ids)
 	if err := srv.Server.To("room-a").Emit("seq", "1"); err != nil {
@@ -338,13 +341,15 @@ func TestRecoveryStoreTimeout(t *testing.T) {
 func TestRecoveryConnectBeforeMissed(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, &socketio.Options{ConnectionStateRecovery: &socketio.RecoveryOptions{}})
-	srv.Server.OnConnection(func(s *socketio.Socket) { s.Join("room-a") })
+	joined := make(chan struct{}, 2)
+	srv.Server.OnConnection(func(s *socketio.Socket) { s.Join("room-a"); joined <- struct{}{} })
 	ctx := socketiotest.Context(t)
 	c1 := srv.Dial(t, "websocket", nil)
 	reply, err := c1.ConnectRaw(ctx, "/", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	recv(t, joined)
 	var ids struct{ SID, PID string }
 	_ = json.Unmarshal(reply.Data, &ids)
 	_ = srv.Server.To("room-a").Emit("seq", "1")

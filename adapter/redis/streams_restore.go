@@ -30,14 +30,14 @@ const (
 func (s *streamsNS) RestoreSession(ctx context.Context, pid, offset string, attach func(*adapter.Session) error) error {
 	from, ok := parseID(offset)
 	if !ok || s.window() <= 0 {
-		return adapter.ErrNotRecoverable
+		return fmt.Errorf("%w: offset %q", adapter.ErrNotRecoverable, offset)
 	}
 	sess, err := s.h.store.take(ctx, pid)
 	if err != nil {
 		return fmt.Errorf("%w: %w", adapter.ErrNotRecoverable, err)
 	}
 	if sess == nil {
-		return adapter.ErrNotRecoverable
+		return fmt.Errorf("%w: no session", adapter.ErrNotRecoverable)
 	}
 	err = s.st.restore(ctx, s, sess, from, attach)
 	switch {
@@ -63,7 +63,8 @@ func (st *stream) restore(ctx context.Context, ns *streamsNS, sess *adapter.Sess
 		return err
 	}
 	if len(page) == 0 || page[0].ID != from.String() {
-		return adapter.ErrNotRecoverable // trimmed, or from a stream Redis lost
+		// trimmed, or from a stream Redis lost
+		return fmt.Errorf("%w: offset %s not in the stream", adapter.ErrNotRecoverable, from)
 	}
 	rp := newReplay(ns.nsp, sess)
 	rp.add(page[1:])
@@ -93,7 +94,7 @@ func (st *stream) restore(ctx context.Context, ns *streamsNS, sess *adapter.Sess
 		rp.add(page)
 		tip, _ = parseID(page[len(page)-1].ID)
 	}
-	return adapter.ErrNotRecoverable
+	return fmt.Errorf("%w: more than %d pages to replay", adapter.ErrNotRecoverable, restoreRounds)
 }
 
 // tryAttach attaches the socket if the replay covers every entry up to the
@@ -106,7 +107,7 @@ func (st *stream) tryAttach(rp *replay, tip, none entryID, attach func(*adapter.
 	}
 	restored, ok := rp.upTo(st.last, st.skipped)
 	if !ok {
-		return true, adapter.ErrNotRecoverable
+		return true, fmt.Errorf("%w: disconnected meanwhile", adapter.ErrNotRecoverable)
 	}
 	return true, attach(restored)
 }

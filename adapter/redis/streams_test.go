@@ -368,7 +368,8 @@ func TestStreamsRedisRestart(t *testing.T) {
 func TestStreamsRecoveryReplacesAStaleSocket(t *testing.T) {
 	rc := newRecoveryCluster(t, 1, streamsOpts(t, shared(t)))
 	n := rc.nodes[0]
-	n.srv.OnConnection(func(s *socketio.Socket) { s.Join("board") })
+	joined := make(chan struct{}, 2)
+	n.srv.OnConnection(func(s *socketio.Socket) { s.Join("board"); joined <- struct{}{} })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	old, err := socketiotest.Dial(ctx, n.http.URL+"/socket.io/", "websocket", nil)
@@ -383,6 +384,11 @@ func TestStreamsRecoveryReplacesAStaleSocket(t *testing.T) {
 	var ids struct{ SID, PID string }
 	_ = json.Unmarshal(reply.Data, &ids)
 	waitFor(t, 5*time.Second, func() bool { return n.a.Stats().LiveSessions == 1 })
+	select {
+	case <-joined:
+	case <-ctx.Done():
+		t.Fatal("the connection handler did not run")
+	}
 	seq := func(i int) { _ = n.srv.To("board").Emit("seq", i) }
 	seq(1)
 	offset := nextSeq(t, ctx, old)[1]
