@@ -105,7 +105,8 @@ type RecoveringMemory struct {
 	base     string // distinguishes this process's offsets from another's
 	sessions map[string]*Session
 
-	stop chan struct{}
+	stop chan struct{} // closed by Close
+	done chan struct{} // closed when the sweeper has returned
 	once sync.Once
 }
 
@@ -125,7 +126,7 @@ func NewRecoveringMemory(maxAge time.Duration) Factory {
 	return func(ns Namespace) Adapter {
 		m := &RecoveringMemory{Memory: NewMemoryAdapter(ns), maxAge: maxAge,
 			base: strconv.FormatInt(time.Now().UnixNano(), 36), sessions: map[string]*Session{},
-			stop: make(chan struct{})}
+			stop: make(chan struct{}), done: make(chan struct{})}
 		go m.sweep()
 		return m
 	}
@@ -217,6 +218,7 @@ func (m *RecoveringMemory) parseOffset(offset string) (uint64, bool) {
 
 // sweep drops expired sessions and log entries every minute.
 func (m *RecoveringMemory) sweep() {
+	defer close(m.done)
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
@@ -244,8 +246,10 @@ func (m *RecoveringMemory) expire(now time.Time) {
 	m.log = slices.Delete(m.log, 0, cut)
 }
 
-// Close stops the sweeper.
+// Close stops the sweeper and waits for it to return. It is safe to call
+// more than once.
 func (m *RecoveringMemory) Close() error {
 	m.once.Do(func() { close(m.stop) })
+	<-m.done
 	return nil
 }
