@@ -37,8 +37,15 @@ async function scenario(t, { flags, clients, hogs }) {
   let conn;
   try {
     conn = await connectClients(lb.url, clients, { reconnectionDelay: 100, reconnectionDelayMax: 500 });
-    await until(() => conn.clients.every((c) => c.socket.connected && c.socket.io.engine?.transport?.name === "websocket"),
-      30_000, "every client connected over WebSocket");
+    const onWebSocket = (c) => c.socket.connected && c.socket.io.engine?.transport?.name === "websocket";
+    await until(() => conn.clients.every(onWebSocket), 60_000, "").catch(async () => {
+      const off = conn.clients.filter((c) => !onWebSocket(c));
+      const m = await nodeMetrics(nodes, ["switchboard_proxied_websockets_total", "switchboard_takeovers_total",
+        "switchboard_rehomed_sessions_total", "switchboard_rehomed_upgrades_total", "switchboard_takeovers_refused_total"]);
+      throw new Error(`${off.length} clients not connected over WebSocket after 60 s (e.g. `
+        + `${off.slice(0, 3).map((c) => `connected ${c.socket.connected} transport ${c.socket.io.engine?.transport?.name} `
+          + `disconnects ${c.disconnects}`).join("; ")}); metrics ${JSON.stringify(m)}`);
+    });
     stopHogs();
     const m = await nodeMetrics(nodes, ["switchboard_proxied_websockets_total", "switchboard_takeovers_total",
       "switchboard_rehomed_sessions_total"]);
