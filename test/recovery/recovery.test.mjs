@@ -42,7 +42,8 @@ const N = Number(process.env.RECOVERY_CLIENTS || 300);
 const EVENTS = Number(process.env.RECOVERY_EVENTS || 2000);
 const RATE = Number(process.env.RECOVERY_RATE || 100);
 const FAULTS = (process.env.RECOVERY_FAULTS || "kill9,sigterm,rolling,redis").split(",");
-const FLAGS = ["--stickiness-free", "--cluster-secret", "x", "--recovery", "--shutdown-grace", "10s"];
+const FLAGS = ["--stickiness-free", "--cluster-secret", "x", "--recovery", "--shutdown-grace", "10s",
+  "--log-level", "info"]; // failed restores are logged with their reason
 
 /** redis-server on a fixed port, no persistence; restartable on that port. */
 class Redis {
@@ -260,6 +261,12 @@ test(`recovery: ${N} clients, ${EVENTS} events at ${RATE}/s, faults ${FAULTS.joi
   const stuck = clients.filter((c) => !c.socket.connected).slice(0, 3).map((c) => `client ${c.i} `
     + `(connects ${c.connects}, errors ${c.errors.slice(-3).join(" | ")}, log ${c.log.join(", ")})`);
   if (stuck.length) t.diagnostic(`not connected at the end: ${stuck.join("; ")}`);
+  if (all.some((r) => r.complete !== N || r.deaf)) {
+    for (const n of nodes) {
+      const lines = n.log.split("\n").filter((l) => /restore|recoverable|shutdown/.test(l)).slice(-5);
+      if (lines.length) t.diagnostic(`${n.name} log: ${lines.join(" | ")}`);
+    }
+  }
   for (const r of all) {
     assert.equal(r.deaf, 0, `${r.fault}: ${r.deaf} clients connected but deaf (${deaf[r.fault].slice(0, 10)})`);
     assert.equal(r.complete, N, `${r.fault}: ${N - r.complete} clients incomplete (missing ${r.missingTotal}, duplicates ${r.duplicatesTotal})`);
