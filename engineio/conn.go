@@ -326,7 +326,7 @@ func (c *Conn) start() {
 	} else {
 		c.srv.stats.pollingNow.Add(1)
 	}
-	delay := c.srv.opts.OpenDelay
+	delay := c.srv.openDelay()
 	if delay <= 0 || c.transport == TransportWebSocket {
 		c.open()
 	}

@@ -49,7 +49,8 @@ func (s *Server) Release(sid string) (*Handoff, error) {
 	if c == nil {
 		return nil, ErrNotMovable
 	}
-	c.recvMu.Lock() // no message is being handled or held back meanwhile
+	s.upgradeArrived(c) // at another node
+	c.recvMu.Lock()     // no message is being handled or held back meanwhile
 	defer c.recvMu.Unlock()
 	c.mu.Lock()
 	if c.opened.Load() || c.state != stateOpen || c.transport != TransportPolling || c.ws != nil || c.upgrading {
@@ -91,6 +92,7 @@ func (s *Server) Rehome(sid string) bool {
 	if !ok {
 		return false
 	}
+	s.upgradeArrived(c) // too late: the hold widens for the next sessions
 	c.srv.stats.rehomed.Add(1)
 	c.Close()
 	return true

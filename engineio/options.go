@@ -75,6 +75,12 @@ type Options struct {
 	// a WebSocket upgrade landing on another node can take the session over
 	// before the application has seen it. Zero opens at once, as Node does.
 	OpenDelay time.Duration
+	// MaxOpenDelay, when above OpenDelay, lets the hold adapt: new
+	// sessions are held for twice the 90th percentile of how long after
+	// their handshake recent upgrades arrived (late ones included),
+	// between OpenDelay and MaxOpenDelay. A busy machine delays upgrades;
+	// the hold follows, instead of letting them miss it.
+	MaxOpenDelay time.Duration
 }
 
 // CORSOptions mirror the defaults of the npm cors package used by Node.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Handler receives the events of every connection of a Server. For one
@@ -53,6 +54,7 @@ type Server struct {
 	opts    Options
 	handler Handler
 	log     *slog.Logger
+	delays  *upgradeDelays // nil unless the hold adapts (Options.MaxOpenDelay)
 
 	mu       sync.RWMutex
 	conns    map[string]*Conn
@@ -114,7 +116,11 @@ func (s *Server) stopIO() {
 // NewServer returns a server that reports its connections' events to h.
 func NewServer(h Handler, opts *Options) *Server {
 	o := opts.withDefaults()
-	return &Server{opts: o, handler: h, log: o.Logger, conns: make(map[string]*Conn)}
+	s := &Server{opts: o, handler: h, log: o.Logger, conns: make(map[string]*Conn)}
+	if o.OpenDelay > 0 && o.MaxOpenDelay > o.OpenDelay {
+		s.delays = newUpgradeDelays(o.OpenDelay, o.MaxOpenDelay)
+	}
+	return s
 }
 
 // Options returns the server's effective options, defaults filled in.
@@ -517,6 +523,9 @@ type Stats struct {
 	// Rehomed counts sessions closed so that their client reconnects
 	// elsewhere (see Rehome).
 	Rehomed int64
+	// OpenDelay is how long new polling sessions are held back now
+	// (Options.OpenDelay, adapted up to Options.MaxOpenDelay).
+	OpenDelay time.Duration
 	// RequestErrors counts refused requests by error code (0–5).
 	RequestErrors [6]int64
 	// CloseReasons counts closed sessions by reason.
@@ -530,7 +539,7 @@ func (s *Server) Stats() Stats {
 		WebSocket: c.wsNow.Load(), PacketsIn: c.packetsIn.Load(), PacketsOut: c.packetsOut.Load(),
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), SlowClients: c.slowClients.Load(),
 		Upgrades: c.upgrades.Load(), RefusedDraining: c.refusedDraining.Load(),
-		MovedIn: c.movedIn.Load(), MovedOut: c.movedOut.Load(), Rehomed: c.rehomed.Load(),
+		MovedIn: c.movedIn.Load(), MovedOut: c.movedOut.Load(), Rehomed: c.rehomed.Load(), OpenDelay: s.openDelay(),
 		CloseReasons: map[string]int64{}}
 	for i := range c.requestErrors {
 		st.RequestErrors[i] = c.requestErrors[i].Load()

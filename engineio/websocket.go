@@ -138,6 +138,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 
 // serveUpgrade runs the polling → WebSocket upgrade of c.
 func (s *Server) serveUpgrade(c *Conn, w http.ResponseWriter, r *http.Request) {
+	s.upgradeArrived(c)
 	c.mu.Lock()
 	refuse := c.transport != TransportPolling || c.upgrading || c.upgraded || c.ws != nil ||
 		c.state != stateOpen || s.opts.DisableUpgrades

@@ -39,7 +39,7 @@ func newCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) (*nod
 		client.Close()
 		return nil, err
 	}
-	c := &node.Cluster{Adapter: ad.Factory(), TakeoverWindow: cfg.TakeoverWindow}
+	c := &node.Cluster{Adapter: ad.Factory(), TakeoverWindow: cfg.TakeoverWindow, TakeoverWindowMax: cfg.TakeoverWindowMax}
 	if cfg.StickinessFree {
 		router, err := cluster.New(cluster.Options{AdvertiseAddr: cfg.AdvertiseAddr, Secret: []byte(cfg.ClusterSecret),
 			Registry: cluster.NewRedisRegistry(client, cfg.RedisKey+":switchboard:node:"), Logger: log,

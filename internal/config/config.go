@@ -79,6 +79,9 @@ type Config struct {
 	// WebSocket upgrade, which may land on another node, before the
 	// application sees it.
 	TakeoverWindow time.Duration
+	// TakeoverWindowMax lets the window grow, up to it, when upgrades
+	// arrive late (a busy node); at most TakeoverWindow disables that.
+	TakeoverWindowMax time.Duration
 	// Recovery turns connection state recovery on; with RedisURL it
 	// selects the Redis Streams adapter, which keeps sessions and missed
 	// events in Redis so that any node recovers any client.
@@ -158,6 +161,7 @@ func settings(c *Config) []setting {
 		{"cluster-secret", "SWITCHBOARD_CLUSTER_SECRET", "secret that authenticates requests between nodes", str(&c.ClusterSecret, "")},
 		{"advertise-addr", "SWITCHBOARD_ADVERTISE_ADDR", "host:port other nodes reach this node's internal listener at (default: the internal listener's address)", str(&c.AdvertiseAddr, "")},
 		{"takeover-window", "SWITCHBOARD_TAKEOVER_WINDOW", "how long a new polling session waits for its WebSocket upgrade before the application sees it (stickiness-free mode)", dur(&c.TakeoverWindow, 300*time.Millisecond)},
+		{"takeover-window-max", "SWITCHBOARD_TAKEOVER_WINDOW_MAX", "how far the takeover window may grow when upgrades arrive late (twice their recent 90th percentile; at most --takeover-window: fixed)", dur(&c.TakeoverWindowMax, 3*time.Second)},
 		{"recovery", "SWITCHBOARD_RECOVERY", "connection state recovery: reconnecting clients get their session and missed events back (with --redis: the Redis Streams adapter, any node recovers any client)", boolean(&c.Recovery)},
 		{"recovery-window", "SWITCHBOARD_RECOVERY_WINDOW", "how long a disconnected client can recover (with --recovery)", dur(&c.RecoveryWindow, 2*time.Minute)},
 	}

@@ -40,6 +40,7 @@ func (n *Node) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	m.Counter("switchboard_bytes_out_total", "Engine.IO payload bytes sent.", float64(es.BytesOut))
 	m.Counter("switchboard_upgrades_total", "Completed polling to WebSocket upgrades.", float64(es.Upgrades))
 	m.Counter("switchboard_slow_client_disconnects_total", "Sessions closed because their outbound queue was full.", float64(es.SlowClients))
+	m.Gauge("switchboard_takeover_window_seconds", "How long new polling sessions wait for their upgrade now (stickiness-free mode; adapts up to --takeover-window-max).", es.OpenDelay.Seconds())
 	m.Counter("switchboard_rehomed_sessions_total", "Sessions closed so that their client reconnects to one node: its WebSocket upgrade reached another too late to take the session over.", float64(es.Rehomed))
 	m.Counter("switchboard_handshakes_refused_draining_total", "Handshakes refused while draining.", float64(es.RefusedDraining))
 	for code, c := range es.RequestErrors {

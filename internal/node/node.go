@@ -31,6 +31,9 @@ type Cluster struct {
 	Router *cluster.Node
 	// TakeoverWindow is engineio.Options.OpenDelay in stickiness-free mode.
 	TakeoverWindow time.Duration
+	// TakeoverWindowMax is engineio.Options.MaxOpenDelay in stickiness-free
+	// mode.
+	TakeoverWindowMax time.Duration
 	// WriteMetrics adds the cluster's metrics to an exposition.
 	WriteMetrics func(w MetricsWriter)
 	// Close releases the cluster's resources, after the node has drained.
@@ -75,7 +78,7 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 	}
 	if cluster != nil && cluster.Router != nil {
 		eopts.Router, eopts.GenerateID = cluster.Router, cluster.Router.GenerateID
-		eopts.OpenDelay = cluster.TakeoverWindow
+		eopts.OpenDelay, eopts.MaxOpenDelay = cluster.TakeoverWindow, cluster.TakeoverWindowMax
 	}
 	sopts := &socketio.Options{Engine: eopts, Path: cfg.Path, MaxAttachments: cfg.MaxAttachments, Logger: log}
 	if cfg.Recovery {
