@@ -3,7 +3,6 @@ package cluster
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -16,15 +15,16 @@ import (
 
 // Headers of requests between nodes.
 const (
-	headerSignature  = "X-Switchboard-Signature"   // v1.<unix seconds>.<nonce>.<mac>
+	headerSignature  = "X-Switchboard-Signature"   // v2.<unix seconds>.<boot id>.<sequence>.<mac>
 	headerBodyDigest = "X-Switchboard-Body-Sha256" // hex SHA-256 of the body
 	headerNode       = "X-Switchboard-Node"        // the sender's advertised address
 	headerHops       = "X-Switchboard-Hops"
 )
 
 // signatureVersion names the scheme of headerSignature; a receiver refuses
-// the versions it does not know.
-const signatureVersion = "v1"
+// the versions it does not know. v1 carried a random nonce instead of the
+// boot id and sequence number.
+const signatureVersion = "v2"
 
 const (
 	// maxSkew is how far a signature's timestamp may be from the
@@ -49,14 +49,13 @@ func (n *Node) sign(r *http.Request, target, uri string, body []byte) {
 
 // signAt is sign with the timestamp of now.
 func (n *Node) signAt(r *http.Request, target, uri string, body []byte, now time.Time) {
-	var nonce [nonceLen]byte
-	_, _ = rand.Read(nonce[:]) // never fails
+	bootID, seq := n.nonces.next()
 	ts := strconv.FormatInt(now.Unix(), 10)
-	nonceHex := hex.EncodeToString(nonce[:])
+	seqText := strconv.FormatUint(seq, 10)
 	digest := bodyDigest(body)
 	r.Header.Set(headerBodyDigest, digest)
-	mac := n.mac(r, target, uri, ts, nonceHex, digest)
-	r.Header.Set(headerSignature, strings.Join([]string{signatureVersion, ts, nonceHex, mac}, "."))
+	mac := n.mac(r, target, uri, ts, bootID, seqText, digest)
+	r.Header.Set(headerSignature, strings.Join([]string{signatureVersion, ts, bootID, seqText, mac}, "."))
 }
 
 // verify checks a request received from another node: its signature, its
@@ -71,12 +70,13 @@ func (n *Node) verify(r *http.Request) error {
 		return errBadSignature
 	}
 	digest := r.Header.Get(headerBodyDigest)
-	want := n.mac(r, n.opts.AdvertiseAddr, r.URL.RequestURI(), sig.ts, sig.nonceHex, digest)
+	want := n.mac(r, n.opts.AdvertiseAddr, r.URL.RequestURI(), sig.ts, sig.bootIDHex, sig.seqText, digest)
 	if !hmac.Equal([]byte(sig.mac), []byte(want)) {
 		return errBadSignature
 	}
 	// Only a request signed with the secret gets this far: outsiders can
-	// neither make this node read a body nor fill the replay cache.
+	// neither make this node read a body nor add senders to the replay
+	// cache.
 	body, err := readBody(r, n.maxBody())
 	if err != nil {
 		return err
@@ -84,49 +84,59 @@ func (n *Node) verify(r *http.Request) error {
 	if bodyDigest(body) != digest {
 		return errBadDigest
 	}
-	// The nonce is recorded last, so that a copy of the request with
-	// another body, arriving first, cannot keep the real one out.
-	if err := n.nonces.add(sig.nonce); err != nil {
+	// The sequence number is recorded last, so that a copy of the request
+	// with another body, arriving first, cannot keep the real one out.
+	if err := n.nonces.check(sig.bootID, sig.seq, sig.at); err != nil {
+		if errors.Is(err, errTooOld) {
+			n.stats.refusedTooOld.Add(1) // refuse counts it as a replay too
+		}
 		return err
 	}
 	setBody(r, body)
 	return nil
 }
 
-// mac is the signature of a request for uri to target, stamped ts.
-func (n *Node) mac(r *http.Request, target, uri, ts, nonce, digest string) string {
+// mac is the signature of a request for uri to target, stamped ts, sent
+// by bootID as its hop number seq.
+func (n *Node) mac(r *http.Request, target, uri, ts, bootID, seq, digest string) string {
 	h := hmac.New(sha256.New, n.secret)
 	// No part holds a newline: header values and URIs cannot.
 	for _, part := range []string{signatureVersion, r.Method, uri, target,
-		r.Header.Get(headerNode), r.Header.Get(headerHops), ts, nonce, digest} {
+		r.Header.Get(headerNode), r.Header.Get(headerHops), ts, bootID, seq, digest} {
 		h.Write([]byte(part))
 		h.Write([]byte{'\n'})
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// signature is a parsed headerSignature.
+// signature is a parsed headerSignature: its parts as text, for the mac,
+// and their values.
 type signature struct {
-	ts, nonceHex, mac string
-	at                time.Time
-	nonce             [nonceLen]byte
+	ts, bootIDHex, seqText, mac string
+
+	at     time.Time
+	bootID [bootIDLen]byte
+	seq    uint64
 }
 
 func parseSignature(v string) (signature, error) {
 	parts := strings.Split(v, ".")
-	if len(parts) != 4 || parts[0] != signatureVersion {
+	if len(parts) != 5 || parts[0] != signatureVersion {
 		return signature{}, errBadSignature
 	}
-	s := signature{ts: parts[1], nonceHex: parts[2], mac: parts[3]}
+	s := signature{ts: parts[1], bootIDHex: parts[2], seqText: parts[3], mac: parts[4]}
 	sec, err := strconv.ParseInt(s.ts, 10, 64)
 	if err != nil {
 		return signature{}, errBadSignature
 	}
 	s.at = time.Unix(sec, 0)
-	if len(s.nonceHex) != hex.EncodedLen(nonceLen) {
+	if len(s.bootIDHex) != hex.EncodedLen(bootIDLen) {
 		return signature{}, errBadSignature
 	}
-	if _, err := hex.Decode(s.nonce[:], []byte(s.nonceHex)); err != nil {
+	if _, err := hex.Decode(s.bootID[:], []byte(s.bootIDHex)); err != nil {
+		return signature{}, errBadSignature
+	}
+	if s.seq, err = strconv.ParseUint(s.seqText, 10, 64); err != nil {
 		return signature{}, errBadSignature
 	}
 	return s, nil

@@ -2,12 +2,14 @@ package cluster
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -82,7 +84,8 @@ func tappedNodes(t *testing.T) (owner, other *testNode, tap *wiretap) {
 	return startNode(t, reg, "s3cret", tap.wrap), startNode(t, reg, "s3cret", nil), tap
 }
 
-var v1Signature = regexp.MustCompile(`^v1\.[0-9]+\.[0-9a-f]{32}\.[0-9a-f]{64}$`)
+// v2Signature matches headerSignature: v2.<unix seconds>.<boot id>.<sequence>.<mac>.
+var v2Signature = regexp.MustCompile(`^v2\.[0-9]+\.[0-9a-f]{32}\.[1-9][0-9]*\.[0-9a-f]{64}$`)
 
 // TestHopReplayRefused: a forwarded POST captured on the wire and sent
 // again, as is or with another body, is refused and counted; the session
@@ -97,7 +100,7 @@ func TestHopReplayRefused(t *testing.T) {
 	}
 	h := tap.last(t)
 	sum := sha256.Sum256([]byte("4hello"))
-	if string(h.body) != "4hello" || !v1Signature.MatchString(h.header.Get(headerSignature)) ||
+	if string(h.body) != "4hello" || !v2Signature.MatchString(h.header.Get(headerSignature)) ||
 		h.header.Get(headerBodyDigest) != hex.EncodeToString(sum[:]) {
 		t.Fatalf("the hop carries %q, signature %q, digest %q", h.body, h.header.Get(headerSignature), h.header.Get(headerBodyDigest))
 	}
@@ -129,8 +132,8 @@ func TestHopReplayRefused(t *testing.T) {
 	}
 }
 
-// TestUpgradeHopReplayRefused: a proxied WebSocket upgrade carries a nonce
-// too; sent again, it is refused.
+// TestUpgradeHopReplayRefused: a proxied WebSocket upgrade carries a
+// sequence number too; sent again, it is refused.
 func TestUpgradeHopReplayRefused(t *testing.T) {
 	t.Parallel()
 	owner, other, tap := tappedNodes(t)
@@ -144,7 +147,7 @@ func TestUpgradeHopReplayRefused(t *testing.T) {
 	}
 	defer conn.Close()
 	h := tap.last(t)
-	if h.header.Get("Upgrade") == "" || !v1Signature.MatchString(h.header.Get(headerSignature)) {
+	if h.header.Get("Upgrade") == "" || !v2Signature.MatchString(h.header.Get(headerSignature)) {
 		t.Fatalf("the upgrade hop: Upgrade %q, signature %q", h.header.Get("Upgrade"), h.header.Get(headerSignature))
 	}
 	if code := h.send(t, owner.internal.URL, nil); code != http.StatusForbidden {
@@ -208,27 +211,151 @@ func TestHopTimestampAndTarget(t *testing.T) {
 	}
 }
 
-// TestHopReplayCacheFull: a node whose replay cache is full refuses fresh
-// requests, and counts them, rather than forget the nonces it holds.
+// TestHopReplayCacheFull: a node whose replay cache tracks as many
+// senders as it can refuses hops from a new sender, and counts them, while
+// the senders it tracks go on.
 func TestHopReplayCacheFull(t *testing.T) {
 	t.Parallel()
-	n := newTestNode(t, NewMemoryRegistry())
+	reg := NewMemoryRegistry()
+	n := newTestNode(t, reg)
 	n.nonces = newReplayCache(2)
-	first := signedRelease(n, "127.0.0.1:1", nil, time.Now())
+	a, b, c := newTestNode(t, reg), newTestNode(t, reg), newTestNode(t, reg)
+	first := signedRelease(a, "127.0.0.1:1", nil, time.Now())
 	again := first.Clone(first.Context())
-	for i, r := range []*http.Request{first, signedRelease(n, "127.0.0.1:1", nil, time.Now())} {
-		if code := serve(n, r); code != http.StatusNotFound {
-			t.Fatalf("request %d: %d", i, code)
+	for _, h := range []struct {
+		name string
+		r    *http.Request
+		want int
+	}{
+		{"a's first hop", first, http.StatusNotFound},
+		{"b's first hop", signedRelease(b, "127.0.0.1:1", nil, time.Now()), http.StatusNotFound},
+		{"a third sender", signedRelease(c, "127.0.0.1:1", nil, time.Now()), http.StatusForbidden},
+		{"a's next hop", signedRelease(a, "127.0.0.1:1", nil, time.Now()), http.StatusNotFound},
+		{"a's first hop again", again, http.StatusForbidden},
+	} {
+		if code := serve(n, h.r); code != h.want {
+			t.Errorf("%s: %d, want %d", h.name, code, h.want)
 		}
 	}
-	if code := serve(n, signedRelease(n, "127.0.0.1:1", nil, time.Now())); code != http.StatusForbidden {
-		t.Fatalf("a third nonce in a cache of 2: %d", code)
-	}
-	if code := serve(n, again); code != http.StatusForbidden {
-		t.Fatalf("the first request again: %d", code)
-	}
-	if s := n.Stats(); s.ReplayCacheFull != 1 || s.RefusedReplays != 1 {
+	if s := n.Stats(); s.ReplayCacheFull != 1 || s.RefusedReplays != 1 || s.RefusedTooOld != 0 {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+// TestHopSequence: a node signs each hop, whatever its target, with its
+// boot id and the next sequence number; another node has another boot id.
+func TestHopSequence(t *testing.T) {
+	t.Parallel()
+	reg := NewMemoryRegistry()
+	a, b := newTestNode(t, reg), newTestNode(t, reg)
+	var got []string
+	for _, h := range []struct {
+		from   *Node
+		target string
+	}{{a, "127.0.0.1:1"}, {a, "127.0.0.1:3"}, {b, "127.0.0.1:1"}, {a, "127.0.0.1:1"}} {
+		sig := signedRelease(h.from, h.target, nil, time.Now()).Header.Get(headerSignature)
+		if !v2Signature.MatchString(sig) {
+			t.Fatalf("signature %q", sig)
+		}
+		parts := strings.Split(sig, ".")
+		got = append(got, parts[2][:4]+"."+parts[3])
+	}
+	want := []string{a.nonces.bootID[:4] + ".1", a.nonces.bootID[:4] + ".2", b.nonces.bootID[:4] + ".1",
+		a.nonces.bootID[:4] + ".3"}
+	if strings.Join(got, " ") != strings.Join(want, " ") || a.nonces.bootID == b.nonces.bootID {
+		t.Fatalf("boot ids and numbers %v, want %v", got, want)
+	}
+}
+
+// TestHopOutOfOrder: hops from one sender that arrive out of order are
+// served once each, down to windowSize-1 numbers behind the newest; a copy
+// of a late one is refused, and so is a hop below the window, counted as
+// too old.
+func TestHopOutOfOrder(t *testing.T) {
+	t.Parallel()
+	reg := NewMemoryRegistry()
+	n, from := newTestNode(t, reg), newTestNode(t, reg)
+	release := func() *http.Request { return signedRelease(from, "127.0.0.1:1", nil, time.Now()) }
+	var hops []*http.Request // numbered 1 to 4
+	for range 4 {
+		hops = append(hops, release())
+	}
+	late := release() // number 5
+	copyOfLate := late.Clone(late.Context())
+	from.nonces.seq.Add(windowSize - 2)
+	for _, h := range []struct {
+		name string
+		r    *http.Request
+		want int
+	}{
+		{"hop 4", hops[3], http.StatusNotFound},
+		{"hop 2", hops[1], http.StatusNotFound},
+		{"hop 1", hops[0], http.StatusNotFound},
+		{"hop 3", hops[2], http.StatusNotFound},
+		{"hop windowSize+4", release(), http.StatusNotFound},
+		{"hop 5, windowSize-1 behind", late, http.StatusNotFound},
+		{"a copy of hop 5", copyOfLate, http.StatusForbidden},
+		{"hop windowSize+5", release(), http.StatusNotFound},
+		{"a copy of hop 4, below the window", hops[3].Clone(hops[3].Context()), http.StatusForbidden},
+	} {
+		if code := serve(n, h.r); code != h.want {
+			t.Errorf("%s: %d, want %d", h.name, code, h.want)
+		}
+	}
+	if s := n.Stats(); s.RefusedReplays != 2 || s.RefusedTooOld != 1 {
+		t.Fatalf("stats %+v, want 2 replays, 1 of them too old", s)
+	}
+}
+
+// TestHopStaleOnceBodyRead: a hop whose timestamp passed the skew check
+// when it arrived but is older than the skew by the time its body was read
+// is refused: a slow copy cannot outlast its sender's state.
+func TestHopStaleOnceBodyRead(t *testing.T) {
+	t.Parallel()
+	n := newTestNode(t, NewMemoryRegistry())
+	n.nonces.now = func() time.Time { return time.Now().Add(maxSkew) } // as after a body read for 30 s
+	if code := serve(n, signedRelease(n, "127.0.0.1:1", nil, time.Now().Add(-2*time.Second))); code != http.StatusForbidden {
+		t.Fatalf("stale once its body was read: %d", code)
+	}
+	if s := n.Stats(); s.RefusedUnsigned != 1 {
+		t.Fatalf("stats %+v, want 1 refused for its signature", s)
+	}
+}
+
+// TestHopSignatureVersion: a hop signed by the v1 scheme (with a nonce),
+// or whose v2 signature is malformed, is refused for its signature.
+func TestHopSignatureVersion(t *testing.T) {
+	t.Parallel()
+	n := newTestNode(t, NewMemoryRegistry())
+	v1 := signedRelease(n, "127.0.0.1:1", nil, time.Now())
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	nonce := strings.Repeat("5a", 16)
+	h := hmac.New(sha256.New, n.secret)
+	for _, part := range []string{"v1", http.MethodPost, "/cluster/release", "127.0.0.1:1", "127.0.0.1:2", "", ts, nonce,
+		v1.Header.Get(headerBodyDigest)} {
+		h.Write([]byte(part + "\n"))
+	}
+	v1.Header.Set(headerSignature, "v1."+ts+"."+nonce+"."+hex.EncodeToString(h.Sum(nil)))
+	if code := serve(n, v1); code != http.StatusForbidden {
+		t.Fatalf("a v1 hop: %d", code)
+	}
+	valid := signedRelease(n, "127.0.0.1:1", nil, time.Now()).Header.Get(headerSignature)
+	p := strings.Split(valid, ".")
+	for _, sig := range []string{
+		strings.Join(p[:4], "."), // no mac
+		strings.Join([]string{p[0], p[1], p[2][2:], p[3], p[4]}, "."), // short boot id
+		strings.Join([]string{p[0], p[1], "zz" + p[2][2:], p[3], p[4]}, "."),
+		strings.Join([]string{p[0], p[1], p[2], "-" + p[3], p[4]}, "."),
+		strings.Join([]string{p[0], p[1], p[2], p[3] + "0", p[4]}, "."),
+	} {
+		r := signedRelease(n, "127.0.0.1:1", nil, time.Now())
+		r.Header.Set(headerSignature, sig)
+		if code := serve(n, r); code != http.StatusForbidden {
+			t.Errorf("signature %q: %d", sig, code)
+		}
+	}
+	if s := n.Stats(); s.RefusedUnsigned != 6 || s.RefusedReplays != 0 {
+		t.Fatalf("stats %+v, want 6 refused for their signature", s)
 	}
 }
 

@@ -23,23 +23,36 @@
 // A request carries two headers:
 //
 //	X-Switchboard-Body-Sha256: <hex SHA-256 of the exact body bytes>
-//	X-Switchboard-Signature:   v1.<unix seconds>.<nonce>.<mac>
+//	X-Switchboard-Signature:   v2.<unix seconds>.<boot id>.<sequence>.<mac>
 //
-// where the nonce is 16 random bytes in hex and the mac is the hex
-// HMAC-SHA256, keyed with the secret, of these lines, each ended by "\n":
-// "v1", the method, the request URI, the receiver's advertised address,
-// the X-Switchboard-Node (sender) and X-Switchboard-Hops headers, the
-// timestamp, the nonce and the body digest. An empty body has its digest
-// too, and WebSocket upgrades carry a nonce like any request. The leading
-// version names the scheme: a receiver refuses versions it does not know.
+// where the boot id is 16 random bytes in hex that the sender picks when
+// it is made (New), the sequence is a decimal number, 1 for the first
+// request the sender signs and one more for each one after, whatever node
+// it is for, and the mac is the hex HMAC-SHA256, keyed with the secret, of
+// these lines, each ended by "\n": "v2", the method, the request URI, the
+// receiver's advertised address, the X-Switchboard-Node (sender) and
+// X-Switchboard-Hops headers, the timestamp, the boot id, the sequence and
+// the body digest. An empty body has its digest too, and WebSocket
+// upgrades are numbered like any request. The leading version names the
+// scheme: a receiver refuses versions it does not know, v1 (a random
+// nonce where v2 has the boot id and sequence) included.
 //
-// The receiver refuses (403, counted in Stats) a request whose signature
-// is missing, of another version, made for another node, or stamped more
-// than 30 s from its clock; whose body does not match the digest; or whose
-// nonce it has seen in the last 60 s. It reads the body whole, up to the
+// The receiver refuses (403, counted in Stats) a request whose signature is
+// missing, of another version, made for another node, or stamped more than
+// 30 s from its clock (when it arrives, and again once its body is read);
+// whose body does not match the digest; or whose sequence number it
+// accepted from that boot id already. It reads the body whole, up to the
 // engine's largest POST (a larger one gets 413, as from the engine), and
-// keeps it for the handler. It remembers at most 2^18 nonces and refuses
-// requests beyond that rather than forget one early.
+// keeps it for the handler. As IPsec and DTLS do, it keeps per boot id the
+// highest number accepted and a bitmap of the 32,768 numbers up to it (an
+// anti-replay window, 4 KiB): requests signed at the same time may arrive
+// out of order, and are accepted in any order within the window; one that
+// falls further behind is refused, that request only. The state of a boot
+// id is forgotten 60 s after its last request, when all the requests
+// accepted from it are stamped more than 30 s ago and refused for that; a
+// restarted node has a new boot id. At most 4,096 boot ids are tracked, and
+// requests from new ones beyond that refused rather than one forgotten
+// early. The cost of a request does not depend on the rate.
 //
 // When the owner is gone, the client gets exactly Node's answer for an
 // unknown session (400, code 1) and reconnects.

@@ -11,7 +11,7 @@ type counters struct {
 	proxiedWebSockets, served                atomic.Int64
 	unknownOwner, refusedUnsigned            atomic.Int64
 	refusedDigests, refusedReplays           atomic.Int64
-	replayCacheFull                          atomic.Int64
+	refusedTooOld, replayCacheFull           atomic.Int64
 	registryErrors                           atomic.Int64
 }
 
@@ -48,11 +48,18 @@ type Stats struct {
 	// RefusedDigests counts cluster requests whose body did not match
 	// the digest their signature covers.
 	RefusedDigests int64
-	// RefusedReplays counts cluster requests refused because a request
-	// with their nonce was served already.
+	// RefusedReplays counts cluster requests refused as replays: a
+	// request with their sender's boot id and sequence number was served
+	// already, or their number is below their sender's window.
 	RefusedReplays int64
-	// ReplayCacheFull counts cluster requests refused because the cache
-	// of recent nonces was full.
+	// RefusedTooOld counts the part of RefusedReplays refused for a
+	// number below the window: replays of older requests, or requests
+	// that fell behind more than the window's size of those their sender
+	// signed after them.
+	RefusedTooOld int64
+	// ReplayCacheFull counts cluster requests refused because they came
+	// from a new sender and the replay cache tracked as many senders as
+	// it can.
 	ReplayCacheFull int64
 	// RegistryErrors counts failed registration renewals.
 	RegistryErrors int64
@@ -69,6 +76,7 @@ func (n *Node) Stats() Stats {
 		ProxiedWebSockets: c.proxiedWebSockets.Load(), UnknownOwner: c.unknownOwner.Load(),
 		RefusedUnsigned: c.refusedUnsigned.Load(), RegistryErrors: c.registryErrors.Load(),
 		RefusedDigests: c.refusedDigests.Load(), RefusedReplays: c.refusedReplays.Load(),
-		ReplayCacheFull: c.replayCacheFull.Load(), RehomedUpgrades: c.rehomedUpgrades.Load(),
+		RefusedTooOld: c.refusedTooOld.Load(), ReplayCacheFull: c.replayCacheFull.Load(),
+		RehomedUpgrades: c.rehomedUpgrades.Load(),
 	}
 }
