@@ -88,6 +88,7 @@ func writeRouterMetrics(m *metrics.Writer, s cluster.Stats) {
 	m.Counter("switchboard_unknown_owner_total", "Requests whose owner is not registered.", float64(s.UnknownOwner))
 	m.Counter("switchboard_cluster_requests_refused_total", "Cluster requests refused for a bad signature.", float64(s.RefusedUnsigned))
 	m.Counter("switchboard_cluster_hop_replays_total", "Cluster requests refused as replays of a request already served.", float64(s.RefusedReplays))
+	m.Counter("switchboard_cluster_hop_too_old_total", "Cluster requests refused as replays because their sequence number was below their sender's window (old replays, or hops overtaken by a window's worth of newer ones).", float64(s.RefusedTooOld))
 	m.Counter("switchboard_cluster_hop_bad_digests_total", "Cluster requests refused because their body does not match its signed digest.", float64(s.RefusedDigests))
-	m.Counter("switchboard_cluster_hop_replay_cache_full_total", "Cluster requests refused because the cache of recent nonces was full.", float64(s.ReplayCacheFull))
+	m.Counter("switchboard_cluster_hop_replay_cache_full_total", "Cluster requests refused because they came from a new sender and the replay cache tracked as many senders as it can.", float64(s.ReplayCacheFull))
 }
