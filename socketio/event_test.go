@@ -119,8 +119,9 @@ func TestHandlerOrder(t *testing.T) {
 	})
 }
 
-// TestOnAndOff checks that On replaces an event's handler and Off removes
-// it, among more handlers than a socket usually has.
+// TestOnAndOff checks that On adds handlers, which run in order, that the
+// remover On returns removes its handler only, and that Off removes every
+// handler of an event, among more handlers than a socket usually has.
 func TestOnAndOff(t *testing.T) {
 	run(t, func(t *testing.T, transport string) {
 		srv := newServer(t, nil)
@@ -131,6 +132,10 @@ func TestOnAndOff(t *testing.T) {
 				s.On(name, func(*socketio.Event) { seen.add("first %s", name) })
 			}
 			s.On("e3", func(*socketio.Event) { seen.add("second e3") })
+			off := s.On("e3", func(*socketio.Event) { seen.add("third e3") })
+			off()
+			off() // twice is harmless
+			s.On("e3", func(*socketio.Event) { seen.add("fourth e3") })
 			s.Off("e5")
 			s.Off("unknown")
 		})
@@ -140,7 +145,29 @@ func TestOnAndOff(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		socketiotest.Eventually(t, seen.equals("second e3", "first e19", "first e0"), waitTimeout)
+		socketiotest.Eventually(t, seen.equals("first e3", "second e3", "fourth e3", "first e19", "first e0"), waitTimeout)
+	})
+}
+
+// TestHandlersShareTheAck: two handlers of one event both run; the first
+// to ack answers the client, the second's ack is ignored.
+func TestHandlersShareTheAck(t *testing.T) {
+	run(t, func(t *testing.T, transport string) {
+		srv := newServer(t, nil)
+		var seen trail
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.On("q", func(e *socketio.Event) { seen.add("one"); _ = e.Ack("from one") })
+			s.On("q", func(e *socketio.Event) { seen.add("two"); _ = e.Ack("from two") })
+		})
+		c := srv.Connect(t, transport, "/", nil)
+		args, err := c.EmitWithAck(ctxT(t), "/", "q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(args) != 1 || string(args[0].JSON()) != `"from one"` {
+			t.Fatalf("ack %v, want the first handler's", args)
+		}
+		socketiotest.Eventually(t, seen.equals("one", "two"), waitTimeout)
 	})
 }
 

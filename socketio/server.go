@@ -190,18 +190,6 @@ func (s *Server) namespaceFor(name string, auth json.RawMessage) *Namespace {
 	return nil
 }
 
-// OnConnection registers a connection handler on the main namespace.
-func (s *Server) OnConnection(fn func(*Socket)) { s.Of("/").OnConnection(fn) }
-
-// Use adds a middleware to the main namespace.
-func (s *Server) Use(mw Middleware) { s.Of("/").Use(mw) }
-
-// Emit broadcasts an event to every socket of the main namespace.
-func (s *Server) Emit(event string, args ...any) error { return s.Of("/").Emit(event, args...) }
-
-// To returns a broadcast operator on the main namespace targeting rooms.
-func (s *Server) To(rooms ...string) BroadcastOperator { return s.Of("/").To(rooms...) }
-
 // Shutdown closes every socket with reason "server shutting down", closes
 // the adapters and the Engine.IO server, and waits for every goroutine the
 // server started, or for ctx.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-io/switchboard/parser"
@@ -203,4 +204,77 @@ func TestStats(t *testing.T) {
 	if got := srv.SocketCounts(); !slices.Equal([]int{got["/"]}, []int{1}) {
 		t.Errorf("SocketCounts %v", got)
 	}
+}
+
+// TestNamespaceLookup: Namespace finds what exists (static, or a child a
+// connection created) and never creates anything.
+func TestNamespaceLookup(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, nil)
+	chat := srv.Server.Of("/chat")
+	srv.Server.OfFunc(func(name string, _ json.RawMessage) bool { return strings.HasPrefix(name, "/room-") })
+	if srv.Server.Namespace("chat") != chat || srv.Server.Namespace("/") == nil {
+		t.Fatal("Namespace does not find the namespaces created by Of")
+	}
+	for _, name := range []string{"/nope", "/room-1"} {
+		if srv.Server.Namespace(name) != nil {
+			t.Fatalf("Namespace(%q) found a namespace that does not exist", name)
+		}
+	}
+	if _, ok := srv.Server.SocketCounts()["/nope"]; ok {
+		t.Fatal("Namespace created a namespace")
+	}
+	srv.Connect(t, "websocket", "/room-1", nil)
+	if ns := srv.Server.Namespace("/room-1"); ns == nil || ns.Len() != 1 {
+		t.Fatal("Namespace does not find the child a connection created")
+	}
+}
+
+// TestServerShortcuts: the Server's shortcuts act on the main namespace,
+// as Node's io does.
+func TestServerShortcuts(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, nil)
+	ch := sockets(srv)
+	a := srv.Connect(t, "websocket", "/", nil)
+	sa := recv(t, ch)
+	b := srv.Connect(t, "websocket", "/", nil)
+	sb := recv(t, ch)
+	ctx := ctxT(t)
+	if err := srv.Server.SocketsJoin(ctx, "all"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Server.In("all").Except(sb.ID()).Emit("only-a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ReadEvent(ctx, "/", "only-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Server.Local().Except(sa.ID()).Emit("only-b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ReadEvent(ctx, "/", "only-b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Server.SocketsLeave(ctx, "all"); err != nil {
+		t.Fatal(err)
+	}
+	remote, err := srv.Server.FetchSockets(ctx)
+	if err != nil || len(remote) != 2 {
+		t.Fatalf("FetchSockets: %d sockets, %v", len(remote), err)
+	}
+	for _, r := range remote {
+		if slices.Contains(r.Rooms, "all") {
+			t.Fatalf("socket %s still in the room SocketsLeave left: %v", r.ID, r.Rooms)
+		}
+	}
+	if err := srv.Server.DisconnectSockets(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	socketiotest.Eventually(t, func() error {
+		if n := srv.Server.Namespace("/").Len(); n != 0 {
+			return fmt.Errorf("%d sockets left", n)
+		}
+		return nil
+	}, waitTimeout)
 }

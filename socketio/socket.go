@@ -41,12 +41,13 @@ type Socket struct {
 	// handlers, hooks and acks are allocated when first used: most
 	// sockets register a few handlers and nothing else, and a server may
 	// hold hundreds of thousands of them.
-	mu       sync.Mutex
-	handlers []eventHandler
-	hooks    *socketHooks
-	acks     map[uint64]ackEntry
-	data     any
-	closed   bool
+	mu          sync.Mutex
+	handlers    []eventHandler
+	lastHandler uint32 // id of the latest handler added
+	hooks       *socketHooks
+	acks        map[uint64]ackEntry
+	data        any
+	closed      bool
 
 	inbox   []func()
 	running bool
@@ -58,6 +59,7 @@ type Socket struct {
 type eventHandler struct {
 	event string
 	h     EventHandler
+	id    uint32 // for the remover On returns
 }
 
 // socketHooks holds the socket's less common handlers.
@@ -142,34 +144,38 @@ func (s *Socket) Data() any {
 	return s.data
 }
 
-// On registers the handler of an event, replacing any previous one.
-func (s *Socket) On(event string, h EventHandler) {
+// On adds a handler of an event. As in Node, an event may have several
+// handlers: they run in the order added, on the socket's handler
+// goroutine, and share the event (its first Ack wins). The returned
+// function removes this handler (Node's socket.off(event, listener)).
+func (s *Socket) On(event string, h EventHandler) (off func()) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := range s.handlers {
-		if s.handlers[i].event == event {
-			s.handlers[i].h = h
-			return
-		}
+	s.lastHandler++
+	id := s.lastHandler
+	s.handlers = append(s.handlers, eventHandler{event: event, h: h, id: id})
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		s.handlers = slices.DeleteFunc(s.handlers, func(e eventHandler) bool { return e.id == id })
+		s.mu.Unlock()
 	}
-	s.handlers = append(s.handlers, eventHandler{event, h})
 }
 
-// Off removes the handler of an event.
+// Off removes every handler of an event.
 func (s *Socket) Off(event string) {
 	s.mu.Lock()
 	s.handlers = slices.DeleteFunc(s.handlers, func(e eventHandler) bool { return e.event == event })
 	s.mu.Unlock()
 }
 
-// handlerLocked returns the handler of event, or nil. s.mu must be held.
-func (s *Socket) handlerLocked(event string) EventHandler {
+// handlersLocked appends the handlers of event to dst. s.mu must be held.
+func (s *Socket) handlersLocked(dst []EventHandler, event string) []EventHandler {
 	for _, e := range s.handlers {
 		if e.event == event {
-			return e.h
+			dst = append(dst, e.h)
 		}
 	}
-	return nil
+	return dst
 }
 
 // OnAny registers a catch-all handler, called for every incoming event
@@ -466,8 +472,9 @@ func (s *Socket) onPacket(p *parser.Packet) {
 // dispatch runs the catch-all handlers, the middlewares and the handler of
 // an incoming event.
 func (s *Socket) dispatch(e *Event) {
+	var one [1]EventHandler
 	s.mu.Lock()
-	hk, h := s.hooksOrNone(), s.handlerLocked(e.Name)
+	hk, hs := s.hooksOrNone(), s.handlersLocked(one[:0], e.Name)
 	anyIn, mws := hk.anyIn, hk.middlewares
 	s.mu.Unlock()
 	for _, fn := range anyIn {
@@ -479,7 +486,10 @@ func (s *Socket) dispatch(e *Event) {
 			return
 		}
 	}
-	if h != nil && s.Connected() {
+	for _, h := range hs {
+		if !s.Connected() {
+			return
+		}
 		h(e)
 	}
 }
