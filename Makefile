@@ -12,7 +12,8 @@ FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
 	./engineio:FuzzDecodePayload ./engineio:FuzzDecodeText \
 	./internal/clusterwire:FuzzDecodeBroadcast ./internal/clusterwire:FuzzDecodeRequest \
 	./internal/clusterwire:FuzzDecodeMessage ./internal/clusterwire:FuzzTranscode \
-	./internal/clusterwire:FuzzDecodeStreamEntry ./internal/clusterwire:FuzzDecodeSession
+	./internal/clusterwire:FuzzDecodeStreamEntry ./internal/clusterwire:FuzzDecodeSession \
+	./internal/realip:FuzzReadProxyHeader ./internal/realip:FuzzClient
 
 .PHONY: run assets build image-binary test test-go vet fuzz test-compat test-browser test-interop test-lb test-rolling test-recovery test-bench test-k8s bench-lb clean
 
