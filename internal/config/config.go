@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/switchboard-io/switchboard/internal/realip"
 )
 
 // Config is the configuration of `switchboard serve`.
@@ -45,6 +47,17 @@ type Config struct {
 	// HandshakeRate limits new sessions per client IP per second (0: no
 	// limit).
 	HandshakeRate float64
+	// TrustedProxies are the load balancers and reverse proxies whose word
+	// on the client's address is believed (ForwardedHeader, and the PROXY
+	// protocol with ProxyProtocol); empty trusts nobody, and the client is
+	// the TCP peer.
+	TrustedProxies realip.Proxies
+	// ForwardedHeader is the header in which the trusted proxies pass the
+	// client's address on: X-Forwarded-For or Forwarded.
+	ForwardedHeader realip.Header
+	// ProxyProtocol accepts PROXY protocol headers (v1 and v2) from the
+	// trusted proxies on the public listener.
+	ProxyProtocol bool
 	// CORSCredentials allows credentials (cookies) on cross-origin
 	// requests; it needs explicit origins, not "*".
 	CORSCredentials bool
@@ -145,6 +158,13 @@ func settings(c *Config) []setting {
 		{"handshake-rate", "SWITCHBOARD_HANDSHAKE_RATE", "new sessions allowed per client IP per second, bursts of twice that (0: no limit)", func(fs *flag.FlagSet, n, u string) {
 			fs.Float64Var(&c.HandshakeRate, n, 0, u)
 		}},
+		{"trusted-proxies", "SWITCHBOARD_TRUSTED_PROXIES", "comma-separated CIDRs or addresses of the load balancers and proxies believed on the client's address (--forwarded-header, --proxy-protocol); empty: nobody, the client is the TCP peer", func(fs *flag.FlagSet, n, u string) {
+			fs.Var(&c.TrustedProxies, n, u)
+		}},
+		{"forwarded-header", "SWITCHBOARD_FORWARDED_HEADER", "header in which the trusted proxies pass the client's address on: X-Forwarded-For (the default) or Forwarded (RFC 7239); the other is ignored", func(fs *flag.FlagSet, n, u string) {
+			fs.Var(&c.ForwardedHeader, n, u)
+		}},
+		{"proxy-protocol", "SWITCHBOARD_PROXY_PROTOCOL", "accept the PROXY protocol (v1, v2: HAProxy's send-proxy, send-proxy-v2) from --trusted-proxies on the public listener; a connection from anyone else that starts with one is closed", boolean(&c.ProxyProtocol)},
 		{"cors-origins", "SWITCHBOARD_CORS_ORIGINS", "comma-separated origins allowed cross-origin (* for any; empty: no CORS)", func(fs *flag.FlagSet, n, u string) {
 			fs.Func(n, u, func(v string) error { c.CORSOrigins = splitList(v); return nil })
 		}},
@@ -227,6 +247,9 @@ func (c *Config) finish() error {
 	}
 	if c.HandshakeRate < 0 {
 		errs = append(errs, errors.New("handshake-rate must not be negative"))
+	}
+	if c.ProxyProtocol && c.TrustedProxies.Empty() {
+		errs = append(errs, errors.New("proxy-protocol needs --trusted-proxies (the balancers allowed to send it)"))
 	}
 	if c.WriteDelay < 0 {
 		errs = append(errs, errors.New("write-delay must not be negative"))

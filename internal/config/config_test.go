@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-io/switchboard/internal/realip"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -87,5 +89,37 @@ func TestCORSCredentialsNeedExplicitOrigins(t *testing.T) {
 	c, err := Parse([]string{"--cors-credentials", "--cors-origins", "https://a.example"}, env(nil), io.Discard)
 	if err != nil || !c.CORSCredentials {
 		t.Fatalf("got %v %+v", err, c)
+	}
+}
+
+func TestClientAddressSettings(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(nil, env(nil), io.Discard)
+	if err != nil || !c.TrustedProxies.Empty() || c.ForwardedHeader != realip.XForwardedFor || c.ProxyProtocol {
+		t.Fatalf("defaults: %v %+v", err, c)
+	}
+	e := env(map[string]string{"SWITCHBOARD_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7",
+		"SWITCHBOARD_FORWARDED_HEADER": "forwarded", "SWITCHBOARD_PROXY_PROTOCOL": "true"})
+	c, err = Parse(nil, e, io.Discard)
+	if err != nil || c.TrustedProxies.String() != "10.0.0.0/8,192.0.2.7/32" || c.ForwardedHeader != realip.Forwarded || !c.ProxyProtocol {
+		t.Fatalf("from the environment: %v %+v", err, c)
+	}
+	c, err = Parse([]string{"--trusted-proxies", "fd00::/8"}, e, io.Discard)
+	if err != nil || c.TrustedProxies.String() != "fd00::/8" {
+		t.Fatalf("the flag must replace the environment's list: %v %q", err, c.TrustedProxies.String())
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--trusted-proxies", "10.0.0.0/33"}, nil, "10.0.0.0/33"},
+		{nil, map[string]string{"SWITCHBOARD_TRUSTED_PROXIES": "lb.example"}, "SWITCHBOARD_TRUSTED_PROXIES"},
+		{[]string{"--forwarded-header", "X-Real-IP"}, nil, "X-Real-IP"},
+		{[]string{"--proxy-protocol"}, nil, "proxy-protocol needs --trusted-proxies"},
+	} {
+		if _, err := Parse(tc.args, env(tc.env), io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q, %v) = %v, want an error mentioning %q", tc.args, tc.env, err, tc.want)
+		}
 	}
 }

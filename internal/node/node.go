@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-io/switchboard/cluster"
 	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/internal/config"
+	"github.com/switchboard-io/switchboard/internal/realip"
 	"github.com/switchboard-io/switchboard/internal/whiteboard"
 	"github.com/switchboard-io/switchboard/socketio"
 )
@@ -92,11 +93,21 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 		cluster.Router.Attach(n.io.Engine())
 	}
 	n.app = whiteboard.Attach(n.io.Of("/"), cfg.NodeName)
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		n.io.Of("/").OnConnection(func(s *socketio.Socket) {
+			log.Debug("socket connected", "socket", s.ID(), "address", s.Handshake().Address,
+				"transport", s.Conn().Transport())
+		})
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle(n.io.Path(), n.io)
 	mux.Handle("/", whiteboard.Handler(cfg.NodeName))
-	n.public = &http.Server{Handler: mux, ReadHeaderTimeout: cfg.ReadHeaderTimeout, IdleTimeout: cfg.IdleTimeout,
+	// The client's address replaces the proxy's first, so that the engine
+	// (the handshake's address, a takeover's handoff), the handshake rate
+	// limit and the logs all see the client.
+	handler := realip.Resolver{Proxies: cfg.TrustedProxies, Header: cfg.ForwardedHeader}.Handler(mux)
+	n.public = &http.Server{Handler: handler, ReadHeaderTimeout: cfg.ReadHeaderTimeout, IdleTimeout: cfg.IdleTimeout,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	n.internal = &http.Server{Handler: n.internalMux(), ReadHeaderTimeout: cfg.ReadHeaderTimeout}
 	return n
@@ -112,6 +123,10 @@ func (n *Node) Start() error {
 	if n.publicLn, err = net.Listen("tcp", n.cfg.Listen); err != nil {
 		return fmt.Errorf("public listener: %w", err)
 	}
+	if n.cfg.ProxyProtocol {
+		n.publicLn = &realip.Listener{Listener: n.publicLn, Proxies: n.cfg.TrustedProxies,
+			Timeout: n.cfg.ReadHeaderTimeout, Refused: n.proxyHeaderRefused}
+	}
 	if n.internalLn, err = net.Listen("tcp", n.cfg.InternalListen); err != nil {
 		n.publicLn.Close()
 		return fmt.Errorf("internal listener: %w", err)
@@ -122,6 +137,18 @@ func (n *Node) Start() error {
 	n.log.Info("switchboard node ready", "listen", n.publicLn.Addr().String(),
 		"internal", n.internalLn.Addr().String(), "cluster", n.cluster != nil)
 	return nil
+}
+
+// proxyHeaderRefused logs a connection closed for its PROXY protocol
+// header: at warn level for a malformed header (only trusted proxies get
+// that far: a misconfiguration), at debug level otherwise (an untrusted
+// peer's header, a silent or vanished peer: anyone can cause those).
+func (n *Node) proxyHeaderRefused(peer net.Addr, err error) {
+	level := slog.LevelDebug
+	if errors.Is(err, realip.ErrMalformedProxyHeader) {
+		level = slog.LevelWarn
+	}
+	n.log.Log(context.Background(), level, "connection refused: PROXY protocol", "peer", peer.String(), "err", err)
 }
 
 func serve(s *http.Server, ln net.Listener, log *slog.Logger) {

@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// handshakeLimiter is a token bucket per client IP for new sessions.
+// handshakeLimiter is a token bucket per client IP for new sessions. The
+// IP is the request's RemoteAddr: the client's behind trusted proxies,
+// since the public handler rewrites it first (internal/realip).
 type handshakeLimiter struct {
 	rate  float64 // tokens per second
 	burst float64
