@@ -81,7 +81,8 @@ export async function startRedis() {
 /**
  * Starts a Switchboard node; extra flags in `flags` (a flag given twice: the
  * last wins, so `--drain-window` may override the default 0s here). `ports`
- * ({port, iport}) restarts a node on the ports of a previous process.
+ * ({port, iport}) restarts a node on the ports of a previous process. A
+ * null `redisURL` starts a node of its own, without Redis.
  */
 export async function startNode(name, redisURL, flags = [], ports = {}) {
   // A free port can be taken by another process before the node binds it
@@ -99,7 +100,7 @@ async function startNodeOnce(name, redisURL, flags, ports) {
   const port = ports.port ?? await freePort();
   const iport = ports.iport ?? await freePort();
   const args = ["serve", "--listen", `127.0.0.1:${port}`, "--internal-listen", `127.0.0.1:${iport}`,
-    "--node-name", name, "--redis", redisURL, "--log-level", "warn", "--drain-window", "0s", ...flags];
+    "--node-name", name, ...(redisURL ? ["--redis", redisURL] : []), "--log-level", "warn", "--drain-window", "0s", ...flags];
   const p = new Proc(name, BIN, args);
   p.port = port;
   p.iport = iport;
@@ -122,7 +123,11 @@ function tmpdir(prefix) {
  * HAProxy in front of nodes; mode: roundrobin | cookie | source | io-cookie.
  * opts.rise: health checks (GET /readyz on the internal port, every 500 ms)
  * that must pass before a server gets traffic again (default 1);
- * opts.stats: serve HAProxy's stats page (p.statsURL, see haproxyStates).
+ * opts.stats: serve HAProxy's stats page (p.statsURL, see haproxyStates);
+ * opts.sendProxy: "v1" or "v2", HAProxy's send-proxy or send-proxy-v2 to
+ * the nodes (which then need --proxy-protocol); opts.checkPublic: health
+ * checks GET / on the public port, with a PROXY header when opts.sendProxy
+ * is set (LOCAL, from check-send-proxy), instead of /readyz on the internal one.
  */
 export async function startHAProxy(nodes, mode, opts = {}) {
   const port = await freePort();
@@ -132,8 +137,10 @@ export async function startHAProxy(nodes, mode, opts = {}) {
   const balance = mode === "source" ? "source" : "roundrobin";
   const cookie = mode === "cookie" ? "  cookie SERVERID insert indirect nocache\n"
     : mode === "io-cookie" ? "  cookie io prefix nocache\n" : "";
-  const servers = nodes.map((n, i) => `  server n${i + 1} 127.0.0.1:${n.port} check port ${n.iport} inter 500 fall 1 rise ${rise}`
-    + (cookie ? ` cookie n${i + 1}` : "")).join("\n");
+  const sendProxy = { v1: " send-proxy", v2: " send-proxy-v2" }[opts.sendProxy] ?? "";
+  const servers = nodes.map((n, i) => `  server n${i + 1} 127.0.0.1:${n.port}${sendProxy} check`
+    + (opts.checkPublic ? (sendProxy ? " check-send-proxy" : "") : ` port ${n.iport}`)
+    + ` inter 500 fall 1 rise ${rise}` + (cookie ? ` cookie n${i + 1}` : "")).join("\n");
   const cfg = `global
   maxconn 8000
 defaults
@@ -147,7 +154,7 @@ frontend fe
   default_backend nodes
 backend nodes
   balance ${balance}
-  option httpchk GET /readyz
+  option httpchk GET ${opts.checkPublic ? "/" : "/readyz"}
 ${cookie}${servers}
 ${statsPort ? `listen stats
   bind 127.0.0.1:${statsPort}
@@ -189,8 +196,12 @@ export async function nodeMetrics(nodes, names) {
   return sums;
 }
 
-/** nginx round-robin in front of nodes, WebSocket upgrades passed through. */
-export async function startNginx(nodes) {
+/**
+ * nginx round-robin in front of nodes, WebSocket upgrades passed through;
+ * opts.forwardedFor: append the client's address to X-Forwarded-For
+ * ($proxy_add_x_forwarded_for, as docs/load-balancing.md configures it).
+ */
+export async function startNginx(nodes, opts = {}) {
   const port = await freePort();
   const dir = tmpdir("sb-nginx-");
   const upstream = nodes.map((n) => `    server 127.0.0.1:${n.port};`).join("\n");
@@ -214,7 +225,7 @@ ${upstream}
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
       proxy_set_header Host $host;
-      proxy_read_timeout 120s;
+${opts.forwardedFor ? "      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n" : ""}      proxy_read_timeout 120s;
       proxy_buffering off;
     }
   }
