@@ -172,3 +172,34 @@ func TestAckIDsPerNamespace(t *testing.T) {
 		}
 	}
 }
+
+// TestSocketTimeout: Socket.Timeout bounds EmitWithAck, and without a
+// deadline or a Timeout the wait ends after Options.AckTimeout.
+func TestSocketTimeout(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, &socketio.Options{AckTimeout: 50 * time.Millisecond})
+	ch := sockets(srv)
+	c := srv.Connect(t, "websocket", "/", nil)
+	s := recv(t, ch)
+	for name, emit := range map[string]func() ([]socketio.Arg, error){
+		"Timeout":    func() ([]socketio.Arg, error) { return s.Timeout(20*time.Millisecond).EmitWithAck(ctxT(t), "q") },
+		"AckTimeout": func() ([]socketio.Arg, error) { return s.EmitWithAck(context.Background(), "q") },
+	} {
+		if _, err := emit(); !errors.Is(err, socketio.ErrAckTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s: err = %v, want ErrAckTimeout and DeadlineExceeded", name, err)
+		}
+		if _, err := c.ReadEvent(ctxT(t), "/", "q"); err != nil { // the event was sent
+			t.Fatal(err)
+		}
+	}
+	// An ack within the timeout is returned.
+	go func() {
+		if e, err := c.ReadEvent(ctxT(t), "/", "q2"); err == nil {
+			_ = e.Ack("ok")
+		}
+	}()
+	if args, err := s.Timeout(time.Minute).Volatile().EmitWithAck(context.Background(), "q2"); err != nil ||
+		string(args[0].JSON()) != `"ok"` {
+		t.Fatalf("ack %v, %v", args, err)
+	}
+}

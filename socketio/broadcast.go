@@ -108,13 +108,19 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 }
 
 func (b BroadcastOperator) ackContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if b.flags.Timeout > 0 {
-		return context.WithTimeout(ctx, b.flags.Timeout)
+	return ackContext(ctx, b.flags.Timeout, b.ns.srv.opts.AckTimeout)
+}
+
+// ackContext bounds a wait for acks: by timeout when set, else by ctx's
+// deadline, else by def (Options.AckTimeout).
+func ackContext(ctx context.Context, timeout, def time.Duration) (context.Context, context.CancelFunc) {
+	if timeout > 0 {
+		return context.WithTimeout(ctx, timeout)
 	}
 	if _, ok := ctx.Deadline(); ok {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, b.ns.srv.opts.AckTimeout)
+	return context.WithTimeout(ctx, def)
 }
 
 // ackCollector gathers the acks of a broadcast: it completes when every

@@ -31,8 +31,9 @@ type Options struct {
 	// Adapter creates each namespace's adapter. Nil means the in-memory
 	// adapter.
 	Adapter adapter.Factory
-	// AckTimeout bounds broadcasts with acks that set no timeout and whose
-	// context has no deadline. Zero means 10s.
+	// AckTimeout bounds the wait for acks (EmitWithAck, of a socket or a
+	// broadcast) that set no timeout and whose context has no deadline.
+	// Zero means 10s.
 	AckTimeout time.Duration
 	// MaxPendingEvents bounds the events queued for one socket's handlers;
 	// a client that floods a slow handler beyond it is disconnected.

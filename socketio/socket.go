@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/switchboard-io/switchboard/adapter"
 	"github.com/switchboard-io/switchboard/engineio"
@@ -244,11 +245,21 @@ func (s *Socket) Compress(on bool) SocketEmitter {
 	return SocketEmitter{s: s, flags: adapter.Flags{NoCompress: !on}}
 }
 
+// Timeout returns an emitter whose EmitWithAck waits at most d for the
+// client's ack (Node's socket.timeout(d)).
+func (s *Socket) Timeout(d time.Duration) SocketEmitter {
+	return SocketEmitter{s: s, timeout: d}
+}
+
 // SocketEmitter emits to one socket with per-call flags.
 type SocketEmitter struct {
-	s     *Socket
-	flags adapter.Flags
+	s       *Socket
+	flags   adapter.Flags
+	timeout time.Duration
 }
+
+// Timeout returns a copy of e whose EmitWithAck waits at most d.
+func (e SocketEmitter) Timeout(d time.Duration) SocketEmitter { e.timeout = d; return e }
 
 // Volatile returns a copy of e whose events may be dropped.
 func (e SocketEmitter) Volatile() SocketEmitter { e.flags.Volatile = true; return e }
@@ -295,9 +306,17 @@ func newEventPacket(nsp, event string, args []any) (*parser.Packet, error) {
 }
 
 // EmitWithAck sends an event and waits for the client's ack, returning its
-// arguments. It returns an error wrapping ErrAckTimeout and ctx.Err() when
-// ctx ends first, and ErrDisconnected if the socket disconnects first.
+// arguments. The wait ends with ctx, or after Options.AckTimeout when ctx
+// has no deadline (Timeout sets another bound): the error then wraps
+// ErrAckTimeout and the context's error. It returns ErrDisconnected if the
+// socket disconnects first.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) ([]Arg, error) {
+	return SocketEmitter{s: s}.EmitWithAck(ctx, event, args...)
+}
+
+// EmitWithAck is Socket.EmitWithAck with e's flags and timeout.
+func (e SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...any) ([]Arg, error) {
+	s := e.s
 	if isReserved(event) {
 		return nil, ErrReservedEvent
 	}
@@ -305,13 +324,15 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) ([]
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := ackContext(ctx, e.timeout, s.nsp.srv.opts.AckTimeout)
+	defer cancel()
 	p.ID, p.HasID = s.nsp.nextAckID(), true
 	got := make(chan []Arg, 1)
 	gone := make(chan struct{})
 	if !s.expect(p.ID, ackEntry{fn: func(a []Arg) { got <- a }, gone: func() { close(gone) }}) {
 		return nil, ErrDisconnected
 	}
-	s.Deliver(adapter.Encode(p, adapter.Flags{}))
+	s.Deliver(adapter.Encode(p, e.flags))
 	select {
 	case a := <-got:
 		return a, nil
