@@ -2,11 +2,8 @@ package emitter_test
 
 import (
 	"context"
-	"net"
 	"net/http/httptest"
-	"os/exec"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -15,39 +12,9 @@ import (
 	"github.com/switchboard-io/switchboard/adapter/redis"
 	"github.com/switchboard-io/switchboard/client"
 	"github.com/switchboard-io/switchboard/emitter"
+	"github.com/switchboard-io/switchboard/internal/redistest"
 	"github.com/switchboard-io/switchboard/socketio"
 )
-
-// startRedis runs a redis-server on a free loopback port for the test.
-func startRedis(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // startNode runs a Go node on the cluster; events received by its handlers
 // go to serverSide.
@@ -131,7 +98,7 @@ func (r *recorder) nothing(t *testing.T) {
 // all, to a room, except a room, binary, room joins and leaves,
 // disconnections and server-side events.
 func TestEmitterReachesEveryNode(t *testing.T) {
-	addr := startRedis(t)
+	addr := redistest.Start(t).Addr
 	serverSide := make(chan string, 4)
 	a := connect(t, startNode(t, addr, serverSide))
 	b := connect(t, startNode(t, addr, serverSide))

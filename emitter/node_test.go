@@ -13,6 +13,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/switchboard-io/switchboard/emitter"
+	"github.com/switchboard-io/switchboard/internal/redistest"
 )
 
 // startNodeJS runs a Node socket.io node with @socket.io/redis-adapter on
@@ -54,7 +55,7 @@ func startNodeJS(t *testing.T, redisAddr string) string {
 // TestEmitterDrivesNodeJS: the Go emitter's messages are understood by Node
 // nodes running @socket.io/redis-adapter.
 func TestEmitterDrivesNodeJS(t *testing.T) {
-	addr := startRedis(t)
+	addr := redistest.Start(t).Addr
 	c := connect(t, startNodeJS(t, addr))
 	rc, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}, DisableCache: true})
 	if err != nil {

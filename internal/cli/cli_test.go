@@ -46,6 +46,25 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// waitReady waits up to timeout for the node whose internal listener is at
+// internal to answer /readyz with 200.
+func waitReady(t *testing.T, internal string, timeout time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); ; {
+		resp, err := http.Get("http://" + internal + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("node never became ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestServeLifecycle runs a node, checks health, readiness and the
 // healthcheck command, then cancels it: serve must drain and return 0.
 func TestServeLifecycle(t *testing.T) {
@@ -57,20 +76,7 @@ func TestServeLifecycle(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- serve(ctx, nil, getenv, io.Discard, io.Discard) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		resp, err := http.Get("http://" + internal + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("node never became ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitReady(t, internal, 5*time.Second)
 	if code := healthcheck(getenv, io.Discard); code != 0 {
 		t.Fatalf("healthcheck = %d while the node runs", code)
 	}

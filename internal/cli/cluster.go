@@ -2,9 +2,9 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/redis/rueidis"
 
@@ -55,16 +55,33 @@ func newCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) (*nod
 		c.Router = router
 	}
 	c.WriteMetrics = func(w *metrics.Writer) { writeRedisMetrics(w, ad.Stats()) }
+	// Closing runs after the drain and only talks to Redis: each step is
+	// bounded and best effort, so that a Redis that is gone neither holds
+	// the exit until the shutdown grace ends nor fails the shutdown.
 	c.Close = func(ctx context.Context) error {
-		var errs []error
 		if c.Router != nil {
-			errs = append(errs, c.Router.Close(ctx))
+			deregister(ctx, c.Router, log)
 		}
-		errs = append(errs, ad.Close())
+		_ = ad.Close() // bounded: it drops (and counts) what Redis does not take in time
 		client.Close()
-		return errors.Join(errs...)
+		return nil
 	}
 	return c, nil
+}
+
+// deregisterTimeout bounds the removal of the node's registration at
+// shutdown, once the node has drained: with Redis unreachable it cannot
+// succeed, and the registration expires on its own.
+const deregisterTimeout = 2 * time.Second
+
+// deregister removes router's registration, best effort: a Redis that is
+// gone is logged, and does not hold the exit or fail the shutdown.
+func deregister(ctx context.Context, router *cluster.Node, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, deregisterTimeout)
+	defer cancel()
+	if err := router.Close(ctx); err != nil {
+		log.Warn("redis unreachable at shutdown: the node's registration is left to expire", "err", err)
+	}
 }
 
 func writeRedisMetrics(m *metrics.Writer, s redis.Stats) {
