@@ -77,10 +77,28 @@ func handshakeVia(t *testing.T, n *Node, xff string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	return handshakeAnswer(t, n, resp)
+}
+
+// handshakeAnswer returns the status of a handshake's response, checks a
+// refusal's body, and closes an open session (shutting down, a node would
+// wait for an abandoned one).
+func handshakeAnswer(t *testing.T, n *Node, resp *http.Response) int {
+	t.Helper()
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode == 403 && string(body) != `{"code":4,"message":"too many handshakes"}` {
-		t.Fatalf("refusal %q", body)
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case 403:
+		if string(body) != `{"code":4,"message":"too many handshakes"}` {
+			t.Fatalf("refusal %q", body)
+		}
+	case 200:
+		_, rest, _ := strings.Cut(string(body), `"sid":"`)
+		sid, _, _ := strings.Cut(rest, `"`)
+		url := "http://" + n.Addr().String() + "/socket.io/?EIO=4&transport=polling&sid=" + sid
+		if code, _ := post(t, url, "text/plain", "1"); code != 200 {
+			t.Fatalf("closing session %q: %d", sid, code)
+		}
 	}
 	return resp.StatusCode
 }
@@ -174,8 +192,7 @@ func proxiedHandshake(t *testing.T, n *Node, from string, header []byte) int {
 	if err != nil {
 		return 0
 	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return handshakeAnswer(t, n, resp)
 }
 
 // TestProxyProtocol: behind a trusted proxy speaking the PROXY protocol,
@@ -186,19 +203,27 @@ func TestProxyProtocol(t *testing.T) {
 	t.Parallel()
 	n := startNode(t, "--proxy-protocol", "--trusted-proxies", "127.0.0.1", "--handshake-rate", oneHandshake)
 	shutdown(t, n)
-	// An official client's connections, through a dialer that speaks as
-	// HAProxy does: polling, then the WebSocket upgrade.
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err == nil {
-			_, err = conn.Write(proxyHeader(t, "203.0.113.20:40000"))
+	// Go clients whose connections start as HAProxy's do: polling then the
+	// WebSocket upgrade, and WebSocket only (read through the engine's
+	// poller, on the connection's descriptor past the header).
+	seen := addresses(n)
+	for _, c := range []struct {
+		src        string
+		transports []string
+	}{{"203.0.113.20:40000", nil}, {"203.0.113.26:40000", []string{"websocket"}}} {
+		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				_, err = conn.Write(proxyHeader(t, c.src))
+			}
+			return conn, err
 		}
-		return conn, err
-	}
-	hc := &http.Client{Transport: &http.Transport{DialContext: dial}}
-	defer hc.CloseIdleConnections()
-	if a := connectAs(t, n, addresses(n), &client.Options{HTTPClient: hc, Dialer: &ws.Dialer{NetDial: dial}}); a != "203.0.113.20" {
-		t.Fatalf("handshake address %s, want the PROXY header's 203.0.113.20", a)
+		hc := &http.Client{Transport: &http.Transport{DialContext: dial}}
+		defer hc.CloseIdleConnections()
+		opts := &client.Options{HTTPClient: hc, Dialer: &ws.Dialer{NetDial: dial}, Transports: c.transports}
+		if a, want := connectAs(t, n, seen, opts), netip.MustParseAddrPort(c.src).Addr().String(); a != want {
+			t.Fatalf("%v: handshake address %s, want the PROXY header's %s", c.transports, a, want)
+		}
 	}
 	v1 := []byte("PROXY TCP4 203.0.113.23 127.0.0.1 40000 3000\r\n")
 	steps := []struct {
