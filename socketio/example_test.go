@@ -66,3 +66,43 @@ func Example() {
 	fmt.Printf("Bob got %q from %s\n", text, from)
 	// Output: Bob got "hello, gophers" from Ada
 }
+
+// ExampleServer_Shutdown stops a server mounted on an http.Server in the
+// right order: the HTTP server stops accepting requests and finishes those
+// in flight (hijacked WebSockets are not its to wait for), then the
+// Socket.IO server closes every socket ("server shutting down": the
+// official clients reconnect, elsewhere in a cluster) and waits for its
+// goroutines, all within one deadline.
+func ExampleServer_Shutdown() {
+	srv := socketio.NewServer(nil)
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.OnDisconnect(func(reason string) { fmt.Println("disconnected:", reason) })
+		_ = s.Emit("welcome")
+	})
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	ln := httptest.NewUnstartedServer(nil).Listener // a free loopback port
+	go func() { _ = hs.Serve(ln) }()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := socketiotest.Dial(ctx, "http://"+ln.Addr().String()+"/socket.io/", socketiotest.WebSocket, nil)
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	if _, err := c.Connect(ctx, "/", nil); err != nil {
+		panic(err)
+	}
+	if _, err := c.ReadEvent(ctx, "/", "welcome"); err != nil {
+		panic(err)
+	}
+
+	// On SIGTERM, for instance:
+	if err := hs.Shutdown(ctx); err != nil {
+		fmt.Println("http:", err)
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		fmt.Println("socket.io:", err)
+	}
+	// Output: disconnected: server shutting down
+}

@@ -191,10 +191,16 @@ func (s *Server) namespaceFor(name string, auth json.RawMessage) *Namespace {
 	return nil
 }
 
-// Shutdown closes every socket with reason "server shutting down", closes
-// the adapters and the Engine.IO server, and waits for every goroutine the
-// server started, or for ctx.
+// Shutdown stops the server in order: the engine stops accepting new
+// sessions; every socket is closed with reason "server shutting down" (its
+// disconnect handlers run, and with recovery its session is persisted);
+// the Engine.IO server closes its connections; Shutdown waits for every
+// goroutine the server started; then the adapters close. It returns when
+// that is done or ctx ends (with ctx's error). Call http.Server.Shutdown
+// first when the server is mounted on one (see the example), so that no
+// request is being served meanwhile.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.engine.StopAccepting()
 	s.mu.RLock()
 	nsps := make([]*Namespace, 0, len(s.nsps))
 	for _, ns := range s.nsps {
@@ -210,15 +216,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	err := s.engine.Shutdown(ctx)
-	for _, ns := range nsps {
-		_ = ns.adapter.Close()
-	}
 	done := make(chan struct{})
 	go func() { s.goroutines.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return errors.Join(err, ctx.Err())
+		if err == nil || !errors.Is(err, ctx.Err()) {
+			err = errors.Join(err, ctx.Err())
+		}
+	}
+	// Last: the sockets' cleanup (sessions persisted) used the adapters.
+	for _, ns := range nsps {
+		_ = ns.adapter.Close()
 	}
 	return err
 }
