@@ -206,7 +206,8 @@ type RemoteSocket struct {
 	Handshake *Handshake
 	// Rooms are the socket's rooms when it was fetched.
 	Rooms []string
-	// Data is the socket's data (see Socket.SetData), as JSON.
+	// Data is the socket's data (see Socket.SetData), as JSON; DecodeData
+	// decodes it.
 	Data []byte
 	// Local reports a socket of this node.
 	Local bool

@@ -378,3 +378,72 @@ func TestRecoveryConnectBeforeMissed(t *testing.T) {
 		}
 	}
 }
+
+// TestDataAsAcrossRecovery: DataAs returns the socket's data as its Go
+// type, on the recovered socket too (whose data came back as JSON), and
+// RemoteSocket.DecodeData decodes fetched data.
+func TestDataAsAcrossRecovery(t *testing.T) {
+	t.Parallel()
+	type user struct{ Name string }
+	srv := newServer(t, &socketio.Options{ConnectionStateRecovery: &socketio.RecoveryOptions{}})
+	ch := make(chan *socketio.Socket, 2)
+	srv.Server.OnConnection(func(s *socketio.Socket) {
+		if !s.Recovered() {
+			if _, err := socketio.DataAs[user](s); err == nil {
+				t.Error("DataAs succeeded on a socket without data")
+			}
+			s.SetData(user{"ada"})
+		}
+		ch <- s
+	})
+	ctx := socketiotest.Context(t)
+	c1 := srv.Dial(t, "websocket", nil)
+	reply, err := c1.ConnectRaw(ctx, "/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids struct{ SID, PID string }
+	_ = json.Unmarshal(reply.Data, &ids)
+	first := recv(t, ch)
+	if u, err := socketio.DataAs[user](first); err != nil || u.Name != "ada" {
+		t.Fatalf("DataAs = %+v, %v", u, err)
+	}
+	if _, err := socketio.DataAs[string](first); err == nil {
+		t.Fatal("DataAs of the wrong type succeeded")
+	}
+	_ = srv.Server.Emit("seq", "1")
+	offset := lastStringArg(t, c1, ctx)
+	c1.Close()
+	socketiotest.Eventually(t, func() error {
+		if srv.Server.SocketCounts()["/"] != 0 {
+			return fmt.Errorf("still connected")
+		}
+		return nil
+	}, waitTimeout)
+	c2 := srv.Dial(t, "websocket", nil)
+	defer c2.Close()
+	if _, err := c2.ConnectRaw(ctx, "/", map[string]string{"pid": ids.PID, "offset": offset}); err != nil {
+		t.Fatal(err)
+	}
+	second := recv(t, ch)
+	if !second.Recovered() {
+		t.Fatal("not recovered")
+	}
+	if _, isJSON := second.Data().(json.RawMessage); !isJSON {
+		t.Fatalf("recovered data is a %T, want its JSON until decoded", second.Data())
+	}
+	if u, err := socketio.DataAs[user](second); err != nil || u.Name != "ada" {
+		t.Fatalf("DataAs on the recovered socket = %+v, %v", u, err)
+	}
+	if u, ok := second.Data().(user); !ok || u.Name != "ada" {
+		t.Fatalf("Data after DataAs = %#v, want the decoded value", second.Data())
+	}
+	remote, err := srv.Server.FetchSockets(ctx)
+	if err != nil || len(remote) != 1 {
+		t.Fatalf("FetchSockets: %d, %v", len(remote), err)
+	}
+	var u user
+	if err := remote[0].DecodeData(&u); err != nil || u.Name != "ada" {
+		t.Fatalf("DecodeData = %+v, %v", u, err)
+	}
+}

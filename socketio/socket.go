@@ -138,7 +138,10 @@ func (s *Socket) SetData(v any) {
 	s.persistLive()
 }
 
-// Data returns the value stored by SetData.
+// Data returns the value stored by SetData. On a socket restored by
+// connection state recovery it is the stored value's JSON
+// (json.RawMessage) until DataAs decodes it: use DataAs for a typed value
+// that survives recovery.
 func (s *Socket) Data() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
