@@ -82,7 +82,7 @@ async function checkBroadcasts(clients) {
   for (const node of new Set(clients.map((c) => c.node))) senders.push(clients.find((c) => c.node === node));
   for (const s of senders) s.socket.emit("drawing", { x0: 0, y0: 0, x1: 1, y1: 1, color: "#e03131" });
   const want = (c) => senders.length - (senders.includes(c) ? 1 : 0);
-  await until(() => clients.every((c) => c.drawings >= want(c)), 10_000, "every client got every drawing");
+  await until(() => clients.every((c) => c.drawings >= want(c)), 60_000, "every client got every drawing");
   await sleep(200);
   for (const c of clients) assert.equal(c.drawings, want(c), "a drawing arrived twice");
 }
@@ -95,7 +95,7 @@ async function exercise(url, t) {
     for (const c of ws.clients) spread[c.node] = (spread[c.node] ?? 0) + 1;
     t.diagnostic(`sessions per node: ${JSON.stringify(spread)}`);
     assert.ok(Object.keys(spread).length >= 2, "all sessions on one node");
-    await until(() => ws.clients.every((c) => c.socket.io.engine?.transport?.name === "websocket"), 10_000, "every client upgraded");
+    await until(() => ws.clients.every((c) => c.socket.io.engine?.transport?.name === "websocket"), 60_000, "every client upgraded");
     await checkBroadcasts(ws.clients);
     for (const c of ws.clients) assert.deepEqual(c.disconnects, [], "unexpected disconnect");
   } finally {

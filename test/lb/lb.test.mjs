@@ -20,7 +20,7 @@ async function checkBroadcasts(clients) {
   for (const node of new Set(clients.map((c) => c.node))) senders.push(clients.find((c) => c.node === node));
   for (const s of senders) s.socket.emit("drawing", { x0: 0, y0: 0, x1: 1, y1: 1, color: "#e03131" });
   const want = (c) => senders.length - (senders.includes(c) ? 1 : 0);
-  await until(() => clients.every((c) => c.drawings >= want(c)), 10000, "every client got every drawing");
+  await until(() => clients.every((c) => c.drawings >= want(c)), 60000, "every client got every drawing");
   await sleep(200);
   for (const c of clients) assert.equal(c.drawings, want(c), "a drawing arrived twice");
 }
@@ -38,7 +38,7 @@ async function scenario(lbURL, { transports, expectUpgrade, expectSpread = true 
     if (expectSpread) assert.ok(Object.keys(spread).length >= 2, "sessions on one node only");
     if (expectUpgrade) {
       await until(() => conn.clients.every((c) => c.socket.io.engine?.transport?.name === "websocket"),
-        10000, "every client upgraded to WebSocket");
+        60000, "every client upgraded to WebSocket");
     }
     await checkBroadcasts(conn.clients);
     assert.deepEqual(conn.errors, [], "errors after the exchange");

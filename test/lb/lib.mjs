@@ -105,7 +105,15 @@ async function startNodeOnce(name, redisURL, flags, ports) {
   p.port = port;
   p.iport = iport;
   p.url = `http://127.0.0.1:${port}`;
-  await until(async () => (!p.alive ? Promise.reject(new Error(`${name} exited: ${p.log}`)) : httpOK(`http://127.0.0.1:${iport}/readyz`)), 10000, `${name} ready`);
+  // A generous bound: on a busy machine a node can take many seconds to
+  // start. A node that never gets ready is killed, so that it cannot keep
+  // the test process alive.
+  try {
+    await until(async () => (!p.alive ? Promise.reject(new Error(`${name} exited: ${p.log}`)) : httpOK(`http://127.0.0.1:${iport}/readyz`)), 60_000, `${name} ready`);
+  } catch (e) {
+    await p.kill("SIGKILL");
+    throw new Error(`${e.message}; its log: ${p.log.slice(-2000)}`);
+  }
   return p;
 }
 
@@ -262,7 +270,7 @@ export async function connectClients(url, n, opts = {}) {
   }
   const close = () => clients.forEach((c) => c.socket.close());
   try {
-    await until(() => clients.every((c) => c.node !== null), 20000, `${n} clients connected`);
+    await until(() => clients.every((c) => c.node !== null), 60000, `${n} clients connected`);
   } catch (e) {
     close();
     throw new Error(`${e.message}; errors: ${errors.slice(0, 5).join(" | ")}`);

@@ -149,7 +149,7 @@ async function restartNode(i, signal) {
   old.child.kill(signal);
   await old.exited;
   nodes[i] = await startNode(old.name, redis.url, FLAGS, { port: old.port, iport: old.iport });
-  await until(async () => (await haproxyStates(lb))[`n${i + 1}`] === "UP", 10_000, `HAProxy sees ${old.name} UP`);
+  await until(async () => (await haproxyStates(lb))[`n${i + 1}`] === "UP", 60_000, `HAProxy sees ${old.name} UP`);
 }
 
 const FAULT = {
@@ -247,9 +247,9 @@ function results(name, t) {
 test(`recovery: ${N} clients, ${EVENTS} events at ${RATE}/s, faults ${FAULTS.join(", ")}`, { timeout: 280_000 }, async (t) => {
   for (let i = 0; i < N; i++) clients.push(trackedClient(lb.url, i, () => phase));
   await until(() => clients.every((c) => c.node !== null), 30_000, `${N} clients connected`);
-  await until(() => clients.every((c) => c.socket.io.engine?.transport?.name === "websocket"), 15_000, "every client upgraded");
+  await until(() => clients.every((c) => c.socket.io.engine?.transport?.name === "websocket"), 60_000, "every client upgraded");
   publisher = trackedClient(nodes[0].url, N, () => phase);
-  await until(() => publisher.node !== null, 10_000, "publisher connected");
+  await until(() => publisher.node !== null, 60_000, "publisher connected");
   await sleep(1000);
   for (const f of FAULTS) await runPhase(f, t);
   // A client whose reconnection stalls (see the note on takeovers above)

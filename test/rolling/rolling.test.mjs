@@ -152,7 +152,7 @@ test(`rolling restart of 3 nodes under a ${RATE}/s broadcast to ${N} clients`, {
     if (i % 10 === 9) await sleep(50);
   }
   await until(() => clients.every((c) => c.node !== null), 30_000, `${N} clients connected`);
-  await until(() => clients.every((c) => c.socket.io.engine?.transport?.name === "websocket"), 15_000, "every client upgraded");
+  await until(() => clients.every((c) => c.socket.io.engine?.transport?.name === "websocket"), 60_000, "every client upgraded");
   const spread = {};
   for (const c of clients) spread[c.node] = (spread[c.node] ?? 0) + 1;
   const initial = await nodeMetrics(nodes, ROUTER);
@@ -166,7 +166,7 @@ test(`rolling restart of 3 nodes under a ${RATE}/s broadcast to ${N} clients`, {
   // The publisher: straight to node 3's port, sequenced events while it is
   // connected (nothing is queued while it is not).
   publisher = trackedClient(nodes[PUBLISHER_NODE].url, N);
-  await until(() => publisher.node !== null, 10_000, "publisher connected");
+  await until(() => publisher.node !== null, 60_000, "publisher connected");
   let seq = 0;
   let paused = 0;
   const start = Date.now();
@@ -201,7 +201,7 @@ test(`rolling restart of 3 nodes under a ${RATE}/s broadcast to ${N} clients`, {
       retired.push(old);
       nodes[i] = await startNode(name, redis.url, FLAGS, { port: old.port, iport: old.iport });
       r.readyMs = Date.now() - termAt;
-      await until(async () => (await haproxyStates(lb))[`n${i + 1}`] === "UP", 10_000, `HAProxy sees ${name} UP`);
+      await until(async () => (await haproxyStates(lb))[`n${i + 1}`] === "UP", 60_000, `HAProxy sees ${name} UP`);
       r.upMs = Date.now() - termAt;
       const back = () => clients.every((c) => c.socket.connected && c.node !== null) && publisher.socket.connected;
       await until(back, 15_000, "").catch(() => {});
