@@ -1,7 +1,6 @@
 package redis_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,8 +31,9 @@ var quietLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{L
 
 // redisServer is a redis-server process on a free loopback port.
 type redisServer struct {
-	port int
-	cmd  *exec.Cmd
+	port  int
+	extra []string // more arguments for redis-server
+	cmd   *exec.Cmd
 }
 
 func (r *redisServer) url() string { return "redis://127.0.0.1:" + strconv.Itoa(r.port) }
@@ -46,8 +46,8 @@ var (
 
 func TestMain(m *testing.M) {
 	if _, err := os.Stat(redisBin); err != nil {
-		fmt.Printf("redis-server not installed at %s: skipping the Redis adapter tests\n", redisBin)
-		os.Exit(0)
+		fmt.Printf("FAIL: redis-server not installed at %s: the Redis adapter tests need it (Debian package redis-server)\n", redisBin)
+		os.Exit(1)
 	}
 	sharedOnce.Do(func() {
 		sharedRedis = &redisServer{port: freePort(nil)}
@@ -62,6 +62,7 @@ func TestMain(m *testing.M) {
 	if sharedRedis != nil {
 		sharedRedis.stop()
 	}
+	stopSharedCluster()
 	os.Exit(code)
 }
 
@@ -69,7 +70,7 @@ func TestMain(m *testing.M) {
 // isolate themselves with a Key of their own.
 func shared(t testing.TB) *redisServer {
 	t.Helper()
-	skipWithoutRedis(t)
+	requireRedis(t)
 	sharedOnce.Do(func() {
 		sharedRedis = &redisServer{port: freePort(t)}
 		sharedErr = sharedRedis.start()
@@ -80,16 +81,19 @@ func shared(t testing.TB) *redisServer {
 	return sharedRedis
 }
 
-func skipWithoutRedis(t testing.TB) {
+// requireRedis fails the test when redis-server is missing: a missing
+// server must not pass for a working adapter.
+func requireRedis(t testing.TB) {
+	t.Helper()
 	if _, err := os.Stat(redisBin); err != nil {
-		t.Skipf("redis-server not installed at %s: skipping Redis integration tests", redisBin)
+		t.Fatalf("redis-server not installed at %s (Debian package redis-server): the Redis adapter tests need it", redisBin)
 	}
 }
 
 // ownRedis starts a Redis server for one test (stopped at cleanup).
 func ownRedis(t testing.TB) *redisServer {
 	t.Helper()
-	skipWithoutRedis(t)
+	requireRedis(t)
 	r := &redisServer{port: freePort(t)}
 	if err := r.start(); err != nil {
 		t.Fatal(err)
@@ -108,21 +112,17 @@ func freePort(testing.TB) int {
 }
 
 func (r *redisServer) start() error {
-	r.cmd = exec.Command(redisBin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
+	args := append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no"}, r.extra...)
+	r.cmd = exec.Command(redisBin, args...)
+	dieWithTest(r.cmd)
 	if err := r.cmd.Start(); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.port))
-		if err == nil {
-			_, _ = c.Write([]byte("PING\r\n"))
-			line, err := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if err == nil && strings.HasPrefix(line, "+PONG") {
-				return nil
-			}
+		if reply, err := r.text("PING"); err == nil && reply == "PONG" {
+			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
