@@ -20,7 +20,7 @@ const (
 	// HAProxy's option forwardfor).
 	XForwardedFor Header = iota
 	// Forwarded is RFC 7239's header; its for= parameters are read
-	// (HAProxy's option forwarded, Envoy, some cloud balancers).
+	// (HAProxy 2.7's option forwarded, some cloud balancers).
 	Forwarded
 )
 
