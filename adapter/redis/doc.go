@@ -62,7 +62,12 @@
 //
 // Publishing uses rueidis's auto-pipelined client. The subscriptions live
 // on a dedicated connection that is re-established with backoff and
-// resubscribed whenever it is lost. Messages that could not be published
+// resubscribed whenever it is lost. On a Redis Cluster the shard channels
+// of sharded mode hash to slots of every master, so they live on one
+// dedicated connection per master, to the master of their slot (from
+// CLUSTER SLOTS), as Node's sharded adapter subscribes; losing any of
+// these connections, or a slot that moves (its master drops the channels
+// or answers MOVED), resubscribes everything with the new owners. Messages that could not be published
 // are counted (Stats.PublishErrors) and logged, and the failing call
 // returns an error: nothing is lost silently. Messages that other nodes
 // published while this node was disconnected are lost, as with any Redis

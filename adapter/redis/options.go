@@ -42,7 +42,8 @@ type Options struct {
 	// Ignored when Client is set. Empty means redis://127.0.0.1:6379.
 	URL string
 	// Client is an existing rueidis client to use. The adapter takes a
-	// dedicated connection from it for subscriptions and never closes it.
+	// dedicated connection from it for subscriptions (on a Redis Cluster
+	// in sharded mode, one per master) and never closes it.
 	Client rueidis.Client
 	// Key prefixes every channel (Node's key, or channelPrefix in sharded
 	// mode). Zero means "socket.io".
@@ -53,7 +54,9 @@ type Options struct {
 	// Zero means 5s.
 	RequestsTimeout time.Duration
 	// Sharded selects Redis 7 sharded pub/sub (SPUBLISH/SSUBSCRIBE) with
-	// the message format of Node's createShardedAdapter. The default is
+	// the message format of Node's createShardedAdapter: on a Redis
+	// Cluster a message then reaches only the shard of its channel rather
+	// than every node (a standalone Redis 7 serves it too). The default is
 	// the classic adapter of Node's createAdapter.
 	Sharded bool
 	// SubscriptionMode applies to sharded mode. The zero value is Dynamic.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -202,8 +203,10 @@ func readReply(br *bufio.Reader) (any, error) {
 	return nil, fmt.Errorf("reply %q", line)
 }
 
-// TestRedisCluster runs the cross-node tests of classic mode on a Redis
-// Cluster of 3 masters and 3 replicas.
+// TestRedisCluster runs the cross-node tests of every pub/sub mode on a
+// Redis Cluster of 3 masters and 3 replicas: in sharded mode the
+// namespace, response and room channels hash to slots of different
+// masters.
 func TestRedisCluster(t *testing.T) {
 	c := sharedRedisCluster(t)
 	for _, tc := range []struct {
@@ -217,6 +220,251 @@ func TestRedisCluster(t *testing.T) {
 		{"FetchSockets", testFetchSockets},
 		{"ServerSideEmit", testServerSideEmit},
 	} {
-		t.Run(tc.name, func(t *testing.T) { forModesOn(t, c.url(), pubsubModes[:1], tc.f) })
+		t.Run(tc.name, func(t *testing.T) { forModesOn(t, c.url(), pubsubModes, tc.f) })
 	}
+}
+
+// shardChannels returns, for each shard channel matching pattern, the
+// masters (addresses) that have subscribers to it.
+func (c *redisCluster) shardChannels(t *testing.T, pattern string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, m := range c.nodes[:c.masters] {
+		v, err := m.command("PUBSUB SHARDCHANNELS " + pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, _ := v.([]any)
+		for _, ch := range list {
+			out[ch.(string)] = append(out[ch.(string)], m.addr())
+		}
+	}
+	return out
+}
+
+// TestRedisClusterShardedRooms checks, in sharded dynamic mode on a Redis
+// Cluster, that every channel is subscribed on the master of its slot
+// alone and that the channels span every master; that broadcasts to all
+// and to rooms from every node reach each client exactly once; and that a
+// room channel is subscribed while the room has local members only.
+func TestRedisClusterShardedRooms(t *testing.T) {
+	c := sharedRedisCluster(t)
+	opts := redis.Options{URL: c.url(), Key: "t-cluster-rooms", Sharded: true, RequestsTimeout: 2 * time.Second}
+	nodes, clients := three(t, opts, nil)
+	ctx := ctxT(t)
+	rooms := []string{"r0", "r1", "r2", "r3", "r4", "r5"}
+	for j, room := range rooms { // client j%3 joins through another node
+		if err := nodes[(j+1)%3].ns().In(clients[j%3].sid).SocketsJoin(ctx, room); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nsChannel := opts.Key + "#/#"
+	subs := c.shardChannels(t, opts.Key+"#*")
+	want := []string{nsChannel}
+	for _, room := range rooms {
+		want = append(want, nsChannel+room+"#")
+	}
+	for _, n := range nodes {
+		want = append(want, nsChannel+n.a.UID()+"#")
+	}
+	masters := map[string]bool{}
+	for _, ch := range want {
+		if len(subs[ch]) != 1 {
+			t.Fatalf("channel %s subscribed on masters %v, want its slot's master", ch, subs[ch])
+		}
+		masters[subs[ch][0]] = true
+	}
+	if len(subs) != len(want) || len(masters) != c.masters {
+		t.Fatalf("shard channels %v: want %d channels over %d masters", subs, len(want), c.masters)
+	}
+	exactlyOnce(t, nodes, clients, rooms)
+	// Leaving a room unsubscribes its channel; broadcasts to it reach no one.
+	if err := nodes[2].ns().In(clients[0].sid).SocketsLeave(ctx, "r0"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, wait, func() bool { return len(c.shardChannels(t, nsChannel+"r0#")) == 0 })
+	if err := nodes[1].ns().To("r0").Emit("gone", 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, cl := range clients {
+		cl.none(200 * time.Millisecond)
+	}
+	for _, n := range nodes {
+		if s := n.a.Stats(); !s.Connected || s.Resubscribes != 0 || s.DecodeErrors != 0 {
+			t.Fatalf("stats %+v", s)
+		}
+	}
+}
+
+// exactlyOnce has every node broadcast rounds of events to all and to each
+// room, where client j%3 is the member of rooms[j], and checks that each
+// client gets each event meant for it once and nothing else.
+func exactlyOnce(t *testing.T, nodes []*node, clients []*client, rooms []string) {
+	t.Helper()
+	const rounds = 10
+	want := make([]map[string]int, len(clients))
+	for i := range want {
+		want[i] = map[string]int{}
+	}
+	for r := range rounds {
+		for i, n := range nodes {
+			all := fmt.Sprintf("all-%d-%d", i, r)
+			if err := n.ns().Emit("e", all); err != nil {
+				t.Fatal(err)
+			}
+			for k := range clients {
+				want[k][all]++
+			}
+			for j, room := range rooms {
+				v := fmt.Sprintf("%s-%d-%d", room, i, r)
+				if err := n.ns().To(room).Emit("e", v); err != nil {
+					t.Fatal(err)
+				}
+				want[j%len(clients)][v]++
+			}
+		}
+	}
+	for k, cl := range clients {
+		got := map[string]int{}
+		for range len(want[k]) {
+			_, _, args := cl.event(wait)
+			s, _ := args[0].String()
+			got[s]++
+		}
+		cl.none(200 * time.Millisecond)
+		if !maps.Equal(got, want[k]) {
+			t.Fatalf("client %d got %v, want %v", k, got, want[k])
+		}
+	}
+	t.Logf("%d broadcasts per node, %d events per client, each exactly once", rounds*(1+len(rooms)), len(want[0]))
+}
+
+// masterOf returns the master whose subscribers include channel.
+func (c *redisCluster) masterOf(t *testing.T, channel string) *redisServer {
+	t.Helper()
+	subs := c.shardChannels(t, channel)
+	for _, m := range c.nodes[:c.masters] {
+		if len(subs[channel]) == 1 && subs[channel][0] == m.addr() {
+			return m
+		}
+	}
+	t.Fatalf("channel %s subscribed on %v", channel, subs[channel])
+	return nil
+}
+
+// resubscribed waits until every node resubscribed after a loss, detected
+// it, and disconnected its client; then it dials a new client per node.
+func resubscribed(t *testing.T, nodes []*node, clients []*client) []*client {
+	t.Helper()
+	waitFor(t, 15*time.Second, func() bool {
+		for _, n := range nodes {
+			if s := n.a.Stats(); !s.Connected || s.Resubscribes < 1 || s.LossesDetected < 1 {
+				return false
+			}
+		}
+		return true
+	})
+	fresh := make([]*client, len(clients))
+	for i, cl := range clients {
+		select {
+		case <-cl.closed:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("client %d, which may have missed messages, was not disconnected", i)
+		}
+		fresh[i] = dial(t, nodes[i])
+	}
+	return fresh
+}
+
+// TestRedisClusterConnectionLost kills the subscription connections that
+// one master holds: every node notices, resubscribes, detects the loss
+// (its clients are disconnected) and delivers broadcasts again.
+func TestRedisClusterConnectionLost(t *testing.T) {
+	c := sharedRedisCluster(t)
+	opts := redis.Options{URL: c.url(), Key: "t-cluster-lost", Sharded: true, RequestsTimeout: 2 * time.Second}
+	nodes, clients := three(t, opts, nil)
+	m := c.masterOf(t, opts.Key+"#/#")
+	if _, err := m.command("CLIENT KILL TYPE pubsub"); err != nil {
+		t.Fatal(err)
+	}
+	clients = resubscribed(t, nodes, clients)
+	if err := nodes[1].ns().In(clients[0].sid).SocketsJoin(ctxT(t), "r"); err != nil {
+		t.Fatal(err)
+	}
+	exactlyOnce(t, nodes, clients, []string{"r"})
+}
+
+// moveSlot moves the slot of channel (a slot without keys) from one master
+// to another, as resharding does, and waits until every master agrees.
+func (c *redisCluster) moveSlot(t *testing.T, channel string, from, to *redisServer) {
+	t.Helper()
+	slot, err := from.command("CLUSTER KEYSLOT " + channel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromID, err1 := from.text("CLUSTER MYID")
+	toID, err2 := to.text("CLUSTER MYID")
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	steps := []struct {
+		r   *redisServer
+		cmd string
+	}{
+		{to, fmt.Sprintf("CLUSTER SETSLOT %d IMPORTING %s", slot, fromID)},
+		{from, fmt.Sprintf("CLUSTER SETSLOT %d MIGRATING %s", slot, toID)},
+		{to, fmt.Sprintf("CLUSTER SETSLOT %d NODE %s", slot, toID)},
+		{from, fmt.Sprintf("CLUSTER SETSLOT %d NODE %s", slot, toID)},
+	}
+	for _, m := range c.nodes[:c.masters] {
+		if m != from && m != to {
+			steps = append(steps, struct {
+				r   *redisServer
+				cmd string
+			}{m, fmt.Sprintf("CLUSTER SETSLOT %d NODE %s", slot, toID)})
+		}
+	}
+	for _, s := range steps {
+		if _, err := s.r.command(s.cmd); err != nil {
+			t.Fatalf("%s on %s: %v", s.cmd, s.r.addr(), err)
+		}
+	}
+	// A channel of the same slot that no one subscribes to: the owner
+	// takes an SPUBLISH, the others redirect to it.
+	probe := "SPUBLISH {" + channel + "}probe x"
+	waitFor(t, 10*time.Second, func() bool {
+		for _, m := range c.nodes[:c.masters] {
+			_, err := m.command(probe)
+			if m == to && err != nil || m != to && (err == nil || !strings.Contains(err.Error(), "MOVED "+fmt.Sprint(slot)+" "+to.addr())) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestRedisClusterSlotMoved moves the slot of the namespace channel to
+// another master under three sharded nodes: the old master drops the
+// channel, every node resubscribes it on the new master, detects the loss
+// (its clients are disconnected) and delivers broadcasts again.
+func TestRedisClusterSlotMoved(t *testing.T) {
+	c := sharedRedisCluster(t)
+	opts := redis.Options{URL: c.url(), Key: "t-cluster-moved", Sharded: true, RequestsTimeout: 2 * time.Second}
+	nodes, clients := three(t, opts, nil)
+	channel := opts.Key + "#/#"
+	from := c.masterOf(t, channel)
+	to := c.nodes[0]
+	if to == from {
+		to = c.nodes[1]
+	}
+	c.moveSlot(t, channel, from, to)
+	t.Cleanup(func() { c.moveSlot(t, channel, to, from) })
+	clients = resubscribed(t, nodes, clients)
+	if m := c.masterOf(t, channel); m != to {
+		t.Fatalf("channel subscribed on %s, want %s", m.addr(), to.addr())
+	}
+	if err := nodes[1].ns().In(clients[0].sid).SocketsJoin(ctxT(t), "r"); err != nil {
+		t.Fatal(err)
+	}
+	exactlyOnce(t, nodes, clients, []string{"r"})
 }

@@ -33,9 +33,10 @@ type subOp struct {
 	add bool
 }
 
-// subscriber owns the subscription connection: it keeps the set of
+// subscriber owns the subscription connections: it keeps the set of
 // subscriptions, (re)connects with backoff, resubscribes everything after a
-// loss, and dispatches messages in arrival order.
+// loss, and dispatches messages in arrival order (one queue for all the
+// connections, so each channel's messages stay in order).
 //
 // subscriber.mu is never held during network calls.
 type subscriber struct {
@@ -119,14 +120,13 @@ func (s *subscriber) run(ctx context.Context) {
 	}
 }
 
-// session runs one connection: subscribe everything, then apply changes
-// until the connection fails.
+// session runs one connection (one per master of a Redis Cluster, see
+// clusterConn): subscribe everything, then apply changes until a
+// connection fails.
 func (s *subscriber) session(ctx context.Context) error {
-	dc, release := s.a.client.Dedicate()
-	defer release()
-	defer dc.Close()
-	wait := dc.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: s.onMessage})
-	if err := s.subscribeAll(ctx, dc); err != nil {
+	conn := s.newSubConn()
+	defer conn.close()
+	if err := s.subscribeAll(ctx, conn); err != nil {
 		return err
 	}
 	defer func() {
@@ -137,10 +137,10 @@ func (s *subscriber) session(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-wait:
+		case err := <-conn.failed():
 			return err
 		case <-s.kick:
-			if err := s.applyOps(ctx, dc); err != nil {
+			if err := s.applyOps(ctx, conn); err != nil {
 				return err
 			}
 		}
@@ -150,7 +150,7 @@ func (s *subscriber) session(ctx context.Context) error {
 // subscribeAll subscribes to every registered subscription on a new
 // connection. Network calls run on the session goroutine only, without
 // locks held.
-func (s *subscriber) subscribeAll(ctx context.Context, dc rueidis.DedicatedClient) error {
+func (s *subscriber) subscribeAll(ctx context.Context, conn subConn) error {
 	s.mu.Lock()
 	s.ops = s.ops[:0]
 	keys := make([]subKey, 0, len(s.subs))
@@ -158,7 +158,7 @@ func (s *subscriber) subscribeAll(ctx context.Context, dc rueidis.DedicatedClien
 		keys = append(keys, k)
 	}
 	s.mu.Unlock()
-	if err := s.send(ctx, dc, keys, true); err != nil {
+	if err := s.send(ctx, conn, keys, true); err != nil {
 		return err
 	}
 	s.a.stats.connected.Store(true)
@@ -172,13 +172,13 @@ func (s *subscriber) subscribeAll(ctx context.Context, dc rueidis.DedicatedClien
 }
 
 // applyOps sends the subscription changes made since the last call.
-func (s *subscriber) applyOps(ctx context.Context, dc rueidis.DedicatedClient) error {
+func (s *subscriber) applyOps(ctx context.Context, conn subConn) error {
 	s.mu.Lock()
 	ops := append([]subOp(nil), s.ops...)
 	s.ops = s.ops[:0]
 	s.mu.Unlock()
 	for _, op := range ops {
-		if err := s.send(ctx, dc, []subKey{op.key}, op.add); err != nil {
+		if err := s.send(ctx, conn, []subKey{op.key}, op.add); err != nil {
 			return err
 		}
 	}
@@ -186,20 +186,14 @@ func (s *subscriber) applyOps(ctx context.Context, dc rueidis.DedicatedClient) e
 }
 
 // send (un)subscribes keys, then marks added ones ready.
-func (s *subscriber) send(ctx context.Context, dc rueidis.DedicatedClient, keys []subKey, add bool) error {
+func (s *subscriber) send(ctx context.Context, conn subConn, keys []subKey, add bool) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	cmds := make(rueidis.Commands, 0, len(keys))
-	for _, k := range keys {
-		cmds = append(cmds, subCommand(dc.B(), k, add))
-	}
-	for _, r := range dc.DoMulti(ctx, cmds...) {
-		if err := r.Error(); err != nil {
-			return err
-		}
+	if err := conn.do(ctx, keys, add); err != nil {
+		return err
 	}
 	if add {
 		s.mu.Lock()
@@ -211,22 +205,6 @@ func (s *subscriber) send(ctx context.Context, dc rueidis.DedicatedClient, keys 
 		s.mu.Unlock()
 	}
 	return nil
-}
-
-func subCommand(b rueidis.Builder, k subKey, add bool) rueidis.Completed {
-	switch {
-	case k.kind == channelSub && add:
-		return b.Subscribe().Channel(k.name).Build()
-	case k.kind == channelSub:
-		return b.Unsubscribe().Channel(k.name).Build()
-	case k.kind == patternSub && add:
-		return b.Psubscribe().Pattern(k.name).Build()
-	case k.kind == patternSub:
-		return b.Punsubscribe().Pattern(k.name).Build()
-	case add:
-		return b.Ssubscribe().Channel(k.name).Build()
-	}
-	return b.Sunsubscribe().Channel(k.name).Build()
 }
 
 func isClosed(ch chan struct{}) bool {
