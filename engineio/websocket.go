@@ -577,6 +577,27 @@ func closeCodeForError(err error) ws.StatusCode {
 
 // readMessage reads one complete data message (reassembling fragments,
 // answering pings, decompressing), at most max bytes once decompressed.
+// payloadChunk is the most a frame's payload grows the message ahead of
+// the bytes read: a header claiming a large frame costs memory only as its
+// bytes arrive (a client stalled after the header holds 64 KB, not the
+// size it claimed).
+const payloadChunk = 64 << 10
+
+// readPayload appends n payload bytes from r to msg, growing msg as they
+// arrive: at most payloadChunk, or as much as msg holds, at a time.
+func readPayload(r io.Reader, msg []byte, n int) ([]byte, error) {
+	for n > 0 {
+		step := min(n, max(payloadChunk, len(msg)))
+		at := len(msg)
+		msg = slices.Grow(msg, step)[:at+step]
+		if _, err := io.ReadFull(r, msg[at:]); err != nil {
+			return nil, err
+		}
+		n -= step
+	}
+	return msg, nil
+}
+
 func (t *wsTransport) readMessage(max int64) (ws.OpCode, []byte, error) {
 	var (
 		msg        []byte
@@ -618,8 +639,7 @@ func (t *wsTransport) readMessage(max int64) (ws.OpCode, []byte, error) {
 			return 0, nil, errTooLarge
 		}
 		n := len(msg)
-		msg = slices.Grow(msg, int(h.Length))[:n+int(h.Length)]
-		if _, err := io.ReadFull(br, msg[n:]); err != nil {
+		if msg, err = readPayload(br, msg, int(h.Length)); err != nil {
 			return 0, nil, err
 		}
 		ws.Cipher(msg[n:], h.Mask, 0)
