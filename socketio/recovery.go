@@ -23,8 +23,9 @@ type RecoveryOptions struct {
 	RunMiddlewares bool
 	// StoreTimeout bounds each call to the adapter's session store: a
 	// restore (which may also wait for the session's previous socket on
-	// this node to finish leaving), and each write of a session. Zero
-	// means 5 seconds.
+	// this node to finish leaving), and each write of a session; during
+	// Shutdown, the writes of the closing sockets' sessions also end with
+	// Shutdown's context. Zero means 5 seconds.
 	StoreTimeout time.Duration
 }
 
@@ -122,7 +123,6 @@ func (ns *Namespace) restore(cl *client, auth json.RawMessage) *Socket {
 			ns.logRestoreFailure(pid, err)
 			return ns.restoreFailed()
 		default:
-			ns.srv.stats.recovered.Add(1)
 			return s
 		}
 	}
@@ -159,6 +159,7 @@ func (ns *Namespace) tryRestore(ctx context.Context, cl *client, pid, offset str
 		if !ns.register(r, sess.Rooms) {
 			return errClientGone
 		}
+		ns.srv.stats.recovered.Add(1) // before the client can know
 		_ = cl.send(r.connectPacket())
 		r.sendMissed(sess.Missed)
 		s = r
@@ -205,7 +206,7 @@ func (s *Socket) persist(reason string, rooms []string) {
 	if store == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.nsp.srv.opts.ConnectionStateRecovery.timeout())
+	ctx, cancel := context.WithTimeout(s.nsp.srv.stopContext(), s.nsp.srv.opts.ConnectionStateRecovery.timeout())
 	defer cancel()
 	if !persistReasons[reason] {
 		_ = store.DropSession(ctx, s.pid)

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-io/switchboard/adapter"
@@ -107,7 +108,18 @@ type Server struct {
 	goroutines sync.WaitGroup
 	stats      counters
 
+	stopCtx atomic.Pointer[context.Context] // Shutdown's context, once called
+
 	testHookRestoreWaits func() // tests: a restore waits for a previous socket
+}
+
+// stopContext is the context of a Shutdown in progress (work done for
+// closing sockets must not outlive it), or context.Background().
+func (s *Server) stopContext() context.Context {
+	if p := s.stopCtx.Load(); p != nil {
+		return *p
+	}
+	return context.Background()
 }
 
 // NewServer returns a server with the main namespace "/" created.
@@ -200,6 +212,7 @@ func (s *Server) namespaceFor(name string, auth json.RawMessage) *Namespace {
 // first when the server is mounted on one (see the example), so that no
 // request is being served meanwhile.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopCtx.CompareAndSwap(nil, &ctx)
 	s.engine.StopAccepting()
 	s.mu.RLock()
 	nsps := make([]*Namespace, 0, len(s.nsps))
