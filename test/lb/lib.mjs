@@ -67,6 +67,20 @@ async function httpOK(url) {
   }
 }
 
+/**
+ * Waits (generously: the machine may be busy) until ready() holds for the
+ * process p; kills p if it exits or never gets there, so that a failed
+ * start leaves nothing running.
+ */
+async function upOrKilled(p, ready, what) {
+  try {
+    await until(async () => (!p.alive ? Promise.reject(new Error(`${what} exited: ${p.log}`)) : ready()), 60_000, `${what} up`);
+  } catch (e) {
+    await p.kill("SIGKILL");
+    throw e;
+  }
+}
+
 export async function startRedis() {
   const port = await freePort();
   const p = new Proc("redis", "redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
@@ -109,9 +123,8 @@ async function startNodeOnce(name, redisURL, flags, ports) {
   // start. A node that never gets ready is killed, so that it cannot keep
   // the test process alive.
   try {
-    await until(async () => (!p.alive ? Promise.reject(new Error(`${name} exited: ${p.log}`)) : httpOK(`http://127.0.0.1:${iport}/readyz`)), 60_000, `${name} ready`);
+    await upOrKilled(p, () => httpOK(`http://127.0.0.1:${iport}/readyz`), name);
   } catch (e) {
-    await p.kill("SIGKILL");
     throw new Error(`${e.message}; its log: ${p.log.slice(-2000)}`);
   }
   return p;
@@ -174,7 +187,7 @@ ${statsPort ? `listen stats
   p.url = `http://127.0.0.1:${port}`;
   p.config = cfg;
   if (statsPort) p.statsURL = `http://127.0.0.1:${statsPort}/stats`;
-  await until(async () => (!p.alive ? Promise.reject(new Error(`haproxy exited: ${p.log}`)) : httpOK(`${p.url}/`)), 5000, "haproxy up");
+  await upOrKilled(p, () => httpOK(`${p.url}/`), "haproxy");
   return p;
 }
 
@@ -242,7 +255,7 @@ ${opts.forwardedFor ? "      proxy_set_header X-Forwarded-For $proxy_add_x_forwa
   fs.writeFileSync(path.join(dir, "nginx.conf"), cfg);
   const p = new Proc("nginx", "nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir]);
   p.url = `http://127.0.0.1:${port}`;
-  await until(async () => (!p.alive ? Promise.reject(new Error(`nginx exited: ${p.log}`)) : httpOK(`${p.url}/`)), 5000, "nginx up");
+  await upOrKilled(p, () => httpOK(`${p.url}/`), "nginx");
   return p;
 }
 
