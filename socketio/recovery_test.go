@@ -355,12 +355,7 @@ func TestRecoveryConnectBeforeMissed(t *testing.T) {
 	_ = srv.Server.To("room-a").Emit("seq", "1")
 	offset := lastStringArg(t, c1, ctx)
 	c1.Close()
-	socketiotest.Eventually(t, func() error {
-		if srv.Server.SocketCounts()["/"] != 0 {
-			return fmt.Errorf("still connected")
-		}
-		return nil
-	}, waitTimeout)
+	waitNoSocket(t, srv)
 	_ = srv.Server.To("room-a").Emit("seq", "2") // missed
 	c2 := srv.Dial(t, "websocket", nil)
 	defer c2.Close()
@@ -414,12 +409,7 @@ func TestDataAsAcrossRecovery(t *testing.T) {
 	_ = srv.Server.Emit("seq", "1")
 	offset := lastStringArg(t, c1, ctx)
 	c1.Close()
-	socketiotest.Eventually(t, func() error {
-		if srv.Server.SocketCounts()["/"] != 0 {
-			return fmt.Errorf("still connected")
-		}
-		return nil
-	}, waitTimeout)
+	waitNoSocket(t, srv)
 	c2 := srv.Dial(t, "websocket", nil)
 	defer c2.Close()
 	if _, err := c2.ConnectRaw(ctx, "/", map[string]string{"pid": ids.PID, "offset": offset}); err != nil {
@@ -446,4 +436,15 @@ func TestDataAsAcrossRecovery(t *testing.T) {
 	if err := remote[0].DecodeData(&u); err != nil || u.Name != "ada" {
 		t.Fatalf("DecodeData = %+v, %v", u, err)
 	}
+}
+
+// waitNoSocket waits until srv's main namespace has no socket left.
+func waitNoSocket(t *testing.T, srv *socketiotest.Server) {
+	t.Helper()
+	socketiotest.Eventually(t, func() error {
+		if n := srv.Server.SocketCounts()["/"]; n != 0 {
+			return fmt.Errorf("%d sockets still connected", n)
+		}
+		return nil
+	}, waitTimeout)
 }
