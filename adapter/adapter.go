@@ -73,13 +73,22 @@ type Adapter interface {
 // Factory creates the adapter of one namespace.
 type Factory func(ns Namespace) Adapter
 
-// Namespace is what an adapter sees of its namespace on this node.
-// socketio.Namespace implements it.
+// Namespace is what an adapter sees of its namespace on this node. The
+// socketio package hands its adapters a view of each namespace that
+// implements it; these methods are not on socketio.Namespace itself.
 type Namespace interface {
 	// Name returns the namespace name, such as "/".
 	Name() string
 	// Socket returns the local socket with the given id, or nil.
 	Socket(id string) Socket
+	// NextAckID returns a fresh ack id of the namespace. Ids are shared by
+	// its sockets and broadcasts; cluster adapters number the broadcasts
+	// with acks that other nodes start with them.
+	NextAckID() uint64
+	// RecoveryWindow is how long the session of a disconnected socket
+	// stays recoverable, zero when connection state recovery is off.
+	// Adapters that store sessions expire them after it.
+	RecoveryWindow() time.Duration
 	// HandleServerSideEmit runs the namespace's server-side handlers for an
 	// event sent by another node. reply, when not nil, sends the handler's
 	// first argument back (once).

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard-io/switchboard/adapter"
 	"github.com/switchboard-io/switchboard/parser"
@@ -56,6 +57,8 @@ func (n *fakeNamespace) Socket(id string) adapter.Socket {
 	return nil
 }
 func (n *fakeNamespace) HandleServerSideEmit(string, []parser.Arg, func(any)) {}
+func (n *fakeNamespace) NextAckID() uint64                                    { return 0 }
+func (n *fakeNamespace) RecoveryWindow() time.Duration                        { return 0 }
 
 // newMemory returns an adapter with sockets s0..s(n-1), each in its own
 // room, plus the rooms given per socket.

@@ -1,5 +1,7 @@
 package socketio
 
+import "github.com/switchboard-io/switchboard/adapter"
+
 // PendingAcks returns the number of acks s waits for (white-box, for tests).
 func PendingAcks(s *Socket) int {
 	s.mu.Lock()
@@ -10,3 +12,6 @@ func PendingAcks(s *Socket) int {
 // SetRestoreWaitHook makes srv call f whenever a restore waits for the
 // previous socket of its session to finish leaving (white-box, for tests).
 func SetRestoreWaitHook(srv *Server, f func()) { srv.testHookRestoreWaits = f }
+
+// AdapterView returns ns as its adapter sees it (white-box, for tests).
+func AdapterView(ns *Namespace) adapter.Namespace { return (*seamNamespace)(ns) }

@@ -44,7 +44,7 @@ type Namespace struct {
 func newNamespace(s *Server, name string, parent *ParentNamespace) *Namespace {
 	ns := &Namespace{srv: s, name: name, parent: parent,
 		sockets: make(map[string]*Socket), serverSide: make(map[string]ServerSideHandler)}
-	ns.adapter = s.opts.Adapter(ns)
+	ns.adapter = s.opts.Adapter((*seamNamespace)(ns))
 	return ns
 }
 
@@ -81,15 +81,6 @@ func (ns *Namespace) OnServerSideEmit(event string, h ServerSideHandler) {
 	ns.mu.Unlock()
 }
 
-// Socket returns the local socket with the given id, or nil. It implements
-// adapter.Namespace.
-func (ns *Namespace) Socket(id string) adapter.Socket {
-	if s := ns.LocalSocket(id); s != nil {
-		return s
-	}
-	return nil
-}
-
 // LocalSocket returns the socket with the given id connected to this node,
 // or nil.
 func (ns *Namespace) LocalSocket(id string) *Socket {
@@ -115,32 +106,7 @@ func (ns *Namespace) snapshot() []*Socket {
 	return out
 }
 
-// HandleServerSideEmit runs the handler of an event sent by another node.
-// It implements adapter.Namespace.
-func (ns *Namespace) HandleServerSideEmit(event string, args []parser.Arg, reply func(arg any)) {
-	ns.mu.RLock()
-	h := ns.serverSide[event]
-	ns.mu.RUnlock()
-	if h == nil {
-		return
-	}
-	ns.srv.goTracked(func() {
-		defer func() {
-			if r := recover(); r != nil {
-				ns.srv.log.Error("server-side handler panicked", "namespace", ns.name, "event", event,
-					"panic", r, "stack", string(debug.Stack()))
-			}
-		}()
-		h(args, reply)
-	})
-}
-
 func (ns *Namespace) nextAckID() uint64 { return ns.ackIDs.Add(1) - 1 }
-
-// NextAckID returns a fresh ack id of the namespace (ids are shared by its
-// sockets and broadcasts). Cluster adapters use it to number broadcasts
-// with acks started by other nodes.
-func (ns *Namespace) NextAckID() uint64 { return ns.nextAckID() }
 
 // connect runs the middlewares for a new socket and, when they pass,
 // connects it: it joins its own room, the client gets CONNECT, then the

@@ -259,14 +259,3 @@ func (s *Socket) sendMissed(missed []*parser.Packet) {
 
 // newPID returns a private session id.
 func newPID() string { return engineio.NewID() }
-
-// RecoveryWindow returns how long the session of a disconnected socket
-// stays recoverable (RecoveryOptions.MaxDisconnectionDuration), or zero
-// when connection state recovery is off. Cluster adapters use it to expire
-// the sessions they store and to append offsets only when recovery is on.
-func (ns *Namespace) RecoveryWindow() time.Duration {
-	if r := ns.srv.opts.ConnectionStateRecovery; r != nil {
-		return r.MaxDisconnectionDuration
-	}
-	return 0
-}

@@ -144,9 +144,9 @@ func TestSingleNodeCluster(t *testing.T) {
 	})
 	ns.OnServerSideEmit("panics", func([]socketio.Arg, func(any)) { panic("server-side boom") })
 	args := argsOf(t, `["x"]`)
-	ns.HandleServerSideEmit("panics", args, nil)
-	ns.HandleServerSideEmit("unknown", args, func(any) { got <- "unknown answered" })
-	ns.HandleServerSideEmit("hello", args, func(a any) { got <- fmt.Sprint(a) })
+	socketio.AdapterView(ns).HandleServerSideEmit("panics", args, nil)
+	socketio.AdapterView(ns).HandleServerSideEmit("unknown", args, func(any) { got <- "unknown answered" })
+	socketio.AdapterView(ns).HandleServerSideEmit("hello", args, func(a any) { got <- fmt.Sprint(a) })
 	if g := recv(t, got); g != `hi "x"` {
 		t.Errorf("reply %q", g)
 	}

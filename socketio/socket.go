@@ -292,7 +292,7 @@ func (s *Socket) emit(event string, args []any, flags adapter.Flags) error {
 		return s.nsp.adapter.Broadcast(context.Background(), p,
 			adapter.Options{Rooms: []string{s.id}, Flags: flags})
 	}
-	s.Deliver(adapter.Encode(p, flags))
+	s.deliver(adapter.Encode(p, flags))
 	return nil
 }
 
@@ -335,7 +335,7 @@ func (e SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...an
 	if !s.expect(p.ID, ackEntry{fn: func(a []Arg) { got <- a }, gone: func() { close(gone) }}) {
 		return nil, ErrDisconnected
 	}
-	s.Deliver(adapter.Encode(p, e.flags))
+	s.deliver(adapter.Encode(p, e.flags))
 	select {
 	case a := <-got:
 		return a, nil
@@ -366,13 +366,8 @@ func (s *Socket) forgetAck(id uint64) {
 	s.mu.Unlock()
 }
 
-// ExpectAck registers fn for the ack with the given id (used by broadcasts
-// with acks). It implements adapter.Socket.
-func (s *Socket) ExpectAck(id uint64, fn func([]Arg)) { s.expect(id, ackEntry{fn: fn}) }
-
-// Deliver writes an encoded message to the client. It implements
-// adapter.Socket.
-func (s *Socket) Deliver(m *adapter.Message) {
+// deliver writes an encoded message to the client.
+func (s *Socket) deliver(m *adapter.Message) {
 	if !s.Connected() {
 		return
 	}
@@ -452,15 +447,6 @@ func (s *Socket) Disconnect(close bool) {
 	}
 	_ = s.client.send(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name})
 	s.onClose(ReasonServerNamespaceDisconnect)
-}
-
-// Info describes the socket for FetchSockets. It implements adapter.Socket.
-func (s *Socket) Info() adapter.SocketInfo {
-	data, err := json.Marshal(s.Data())
-	if err != nil {
-		data = json.RawMessage("null")
-	}
-	return adapter.SocketInfo{ID: s.id, Handshake: s.handshake.wire(), Rooms: s.Rooms(), Data: data}
 }
 
 // onPacket handles a packet for this socket, on the connection's reader.
