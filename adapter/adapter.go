@@ -180,22 +180,32 @@ type Handshake struct {
 	Auth    json.RawMessage `json:"auth"`
 }
 
-// PartialError reports a cluster request that did not hear from every node
-// in time; the results gathered are returned with it.
+// PartialError reports an operation that did not hear from everyone in
+// time: a cluster request missing nodes, or a broadcast with acks missing
+// clients. The results gathered are returned with it.
 type PartialError struct {
-	// Missing names the nodes that did not answer (or counts them when
-	// their names are unknown).
-	Missing  []string
+	// Missing names the nodes that did not answer, when known.
+	Missing []string
+	// Expected and Received count the answers (nodes, or the clients of a
+	// broadcast with acks).
 	Expected int
 	Received int
+	// Cause is what ended the wait, such as the context's error, if known.
+	Cause error
 }
 
 func (e *PartialError) Error() string {
-	return "adapter: timeout reached: " + strconv.Itoa(e.Received) + " of " + strconv.Itoa(e.Expected) + " responses received"
+	return "operation has timed out: " + strconv.Itoa(e.Received) + " of " + strconv.Itoa(e.Expected) + " responses received"
 }
 
-// ErrTimeout is wrapped by errors of cluster requests that timed out.
-var ErrTimeout = errors.New("adapter: timeout")
+// ErrTimeout is wrapped by the errors of requests that timed out.
+var ErrTimeout = errors.New("operation has timed out")
 
-// Unwrap makes errors.Is(err, ErrTimeout) true for a PartialError.
-func (e *PartialError) Unwrap() error { return ErrTimeout }
+// Unwrap makes errors.Is(err, ErrTimeout) true for a PartialError, and
+// errors.Is(err, context.DeadlineExceeded) when its Cause is that.
+func (e *PartialError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{ErrTimeout}
+	}
+	return []error{ErrTimeout, e.Cause}
+}

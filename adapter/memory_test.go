@@ -372,7 +372,11 @@ func TestBroadcastSpread(t *testing.T) {
 func TestPartialError(t *testing.T) {
 	t.Parallel()
 	err := error(&adapter.PartialError{Expected: 3, Received: 1})
-	if !errors.Is(err, adapter.ErrTimeout) || err.Error() != "adapter: timeout reached: 1 of 3 responses received" {
+	if !errors.Is(err, adapter.ErrTimeout) || err.Error() != "operation has timed out: 1 of 3 responses received" {
 		t.Errorf("%v", err)
+	}
+	err = &adapter.PartialError{Expected: 3, Received: 1, Cause: context.DeadlineExceeded}
+	if !errors.Is(err, adapter.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("%v does not wrap its cause", err)
 	}
 }

@@ -91,8 +91,8 @@ func TestServerEmitWithAckTimeout(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		_, err := s.EmitWithAck(ctx, "q")
-		if !errors.Is(err, socketio.ErrAckTimeout) || !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("err = %v, want ErrAckTimeout and DeadlineExceeded", err)
+		if !errors.Is(err, socketio.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want ErrTimeout and DeadlineExceeded", err)
 		}
 		if n := socketio.PendingAcks(s); n != 0 {
 			t.Errorf("%d acks still pending after the timeout", n)
@@ -185,8 +185,8 @@ func TestSocketTimeout(t *testing.T) {
 		"Timeout":    func() ([]socketio.Arg, error) { return s.Timeout(20*time.Millisecond).EmitWithAck(ctxT(t), "q") },
 		"AckTimeout": func() ([]socketio.Arg, error) { return s.EmitWithAck(context.Background(), "q") },
 	} {
-		if _, err := emit(); !errors.Is(err, socketio.ErrAckTimeout) || !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("%s: err = %v, want ErrAckTimeout and DeadlineExceeded", name, err)
+		if _, err := emit(); !errors.Is(err, socketio.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s: err = %v, want ErrTimeout and DeadlineExceeded", name, err)
 		}
 		if _, err := c.ReadEvent(ctxT(t), "/", "q"); err != nil { // the event was sent
 			t.Fatal(err)

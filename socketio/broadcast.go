@@ -2,7 +2,6 @@ package socketio
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -74,7 +73,7 @@ func (b BroadcastOperator) Emit(event string, args ...any) error {
 // client's ack. It returns each client's first ack argument. When the
 // operator's timeout (or ctx, or the server's AckTimeout when neither sets
 // a deadline) expires first, it returns the responses received so far with
-// an error wrapping ErrAckTimeout.
+// a *PartialError (which wraps ErrTimeout and the context's error).
 func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Arg, error) {
 	if isReserved(event) {
 		return nil, ErrReservedEvent
@@ -103,7 +102,8 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 		// As Node does on timeout: the local sockets that did not answer
 		// stop waiting for this ack.
 		b.ns.forgetAck(p.ID)
-		return c.result(), fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
+		res := c.result()
+		return res, &PartialError{Expected: c.expectedCount(), Received: len(res), Cause: ctx.Err()}
 	}
 }
 
@@ -158,6 +158,13 @@ func (c *ackCollector) check() {
 		c.finished = true
 		close(c.done)
 	}
+}
+
+// expectedCount is the number of clients counted so far.
+func (c *ackCollector) expectedCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.expected
 }
 
 func (c *ackCollector) result() []Arg {

@@ -335,8 +335,12 @@ func TestBroadcastEmitWithAck(t *testing.T) {
 		// Timeout: client 2 never answers.
 		start := time.Now()
 		res, err = w.srv.To("r").Timeout(50*time.Millisecond).EmitWithAck(ctxT(t), "q")
-		if !errors.Is(err, socketio.ErrAckTimeout) || !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("err = %v, want ErrAckTimeout wrapping DeadlineExceeded", err)
+		if !errors.Is(err, socketio.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want ErrTimeout wrapping DeadlineExceeded", err)
+		}
+		var pe *socketio.PartialError
+		if !errors.As(err, &pe) || pe.Expected != 3 || pe.Received != 2 {
+			t.Errorf("err = %#v, want a PartialError of 2 of 3", err)
 		}
 		if time.Since(start) < 50*time.Millisecond {
 			t.Errorf("returned before the timeout")
@@ -350,7 +354,7 @@ func TestBroadcastEmitWithAck(t *testing.T) {
 		// The caller's deadline bounds it too; no recipient completes at once.
 		short, cancelShort := context.WithTimeout(ctxT(t), 20*time.Millisecond)
 		defer cancelShort()
-		if _, err := w.srv.To(w.socks[2].ID()).EmitWithAck(short, "q"); !errors.Is(err, socketio.ErrAckTimeout) {
+		if _, err := w.srv.To(w.socks[2].ID()).EmitWithAck(short, "q"); !errors.Is(err, socketio.ErrTimeout) {
 			t.Errorf("with a ctx deadline: %v", err)
 		}
 		if res, err := w.srv.To("nobody").EmitWithAck(ctxT(t), "q"); err != nil || len(res) != 0 {

@@ -1,7 +1,9 @@
 package socketio
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -24,8 +26,44 @@ type client struct {
 	// one namespace or a few: a slice costs a few bytes where a map costs
 	// hundreds.
 	sockets      []*Socket
+	connecting   []string // namespaces with a connection attempt running
 	closed       bool
 	connectTimer *time.Timer // nil once stopped
+
+	ctx    context.Context // see context; nil until asked for
+	cancel context.CancelCauseFunc
+}
+
+// context returns a context that ends when the connection closes.
+func (cl *client) context() context.Context {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.ctx == nil {
+		cl.ctx, cl.cancel = context.WithCancelCause(context.Background())
+		if cl.closed {
+			cl.cancel(ErrDisconnected)
+		}
+	}
+	return cl.ctx
+}
+
+// beginConnect records a connection attempt to namespace nsp running off
+// the reader; it fails if one is running already.
+func (cl *client) beginConnect(nsp string) bool {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if slices.Contains(cl.connecting, nsp) {
+		return false
+	}
+	cl.connecting = append(cl.connecting, nsp)
+	return true
+}
+
+// endConnect records the end of a connection attempt.
+func (cl *client) endConnect(nsp string) {
+	cl.mu.Lock()
+	cl.connecting = slices.DeleteFunc(cl.connecting, func(n string) bool { return n == nsp })
+	cl.mu.Unlock()
 }
 
 func newClient(s *Server, c *engineio.Conn) *client {
@@ -75,8 +113,11 @@ func (cl *client) route(p *parser.Packet) {
 	}
 	cl.mu.Lock()
 	sock := cl.socketLocked(nsp)
+	pending := sock == nil && slices.Contains(cl.connecting, nsp)
 	cl.mu.Unlock()
 	switch {
+	case pending && p.Type == parser.Connect:
+		// Another CONNECT while the first is running: dropped.
 	case sock == nil && p.Type == parser.Connect:
 		cl.connect(nsp, p.Data)
 	case sock != nil && p.Type != parser.Connect && p.Type != parser.ConnectError:
@@ -151,7 +192,8 @@ func (cl *client) send(p *parser.Packet) error {
 }
 
 // sendMessage queues an encoded message; a full queue closes the
-// connection (the engine reports ReasonSlowClient). The message of a
+// connection (the engine reports ReasonSlowClient) and the message is
+// dropped (ErrQueueFull, counted); a closed connection is ErrDisconnected. The message of a
 // broadcast to more than writeFanout sockets is left to the engine's
 // writers; any other is written by the caller when the connection is idle.
 func (cl *client) sendMessage(m *adapter.Message) error {
@@ -159,10 +201,22 @@ func (cl *client) sendMessage(m *adapter.Message) error {
 		cl.srv.stats.volatileDropped.Add(1)
 		return nil
 	}
+	var err error
 	if m.Fanout > writeFanout {
-		return cl.conn.Enqueue(m.Frames...)
+		err = cl.conn.Enqueue(m.Frames...)
+	} else {
+		err = cl.conn.Send(m.Frames...)
 	}
-	return cl.conn.Send(m.Frames...)
+	switch {
+	case err == nil:
+		cl.srv.stats.packetsOut.Add(1)
+		return nil
+	case errors.Is(err, engineio.ErrClosed):
+		return ErrDisconnected
+	default:
+		cl.srv.stats.dropped.Add(1)
+		return err
+	}
 }
 
 // writeFanout is the largest broadcast whose writes its sender makes
@@ -207,6 +261,9 @@ func (cl *client) onClose(reason string) {
 	cl.mu.Lock()
 	cl.closed = true
 	cl.stopConnectTimerLocked()
+	if cl.cancel != nil {
+		cl.cancel(ErrDisconnected)
+	}
 	cl.mu.Unlock()
 	for _, s := range cl.detachAll() {
 		s.onClose(reason)

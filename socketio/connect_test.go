@@ -1,6 +1,7 @@
 package socketio_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -161,7 +162,7 @@ func TestDynamicNamespaces(t *testing.T) {
 		srv := newServer(t, &socketio.Options{CleanupEmptyChildNamespaces: true})
 		re := srv.OfRegexp(regexp.MustCompile(`^/dyn-\d+$`))
 		var mw trail
-		re.Use(func(s *socketio.Socket) error { mw.add("re %s", s.Namespace().Name()); return nil })
+		re.Use(func(_ context.Context, s *socketio.Socket) error { mw.add("re %s", s.Namespace().Name()); return nil })
 		reSockets := sockets(re)
 		fn := srv.OfFunc(func(name string, auth json.RawMessage) bool {
 			var a struct{ Token string }
@@ -256,8 +257,8 @@ func TestConnectMiddleware(t *testing.T) {
 		srv := newServer(t, nil)
 		var seen trail
 		ns := srv.Of("/guarded")
-		ns.Use(func(s *socketio.Socket) error { seen.add("mw1"); return nil })
-		ns.Use(func(s *socketio.Socket) error {
+		ns.Use(func(_ context.Context, s *socketio.Socket) error { seen.add("mw1"); return nil })
+		ns.Use(func(_ context.Context, s *socketio.Socket) error {
 			seen.add("mw2")
 			var auth struct{ Token string }
 			_ = s.Handshake().DecodeAuth(&auth)
@@ -269,7 +270,7 @@ func TestConnectMiddleware(t *testing.T) {
 			}
 			return &socketio.ConnectError{Message: "not authorized", Data: map[string]any{"code": 42}}
 		})
-		ns.Use(func(s *socketio.Socket) error { seen.add("mw3"); return nil })
+		ns.Use(func(_ context.Context, s *socketio.Socket) error { seen.add("mw3"); return nil })
 		ns.OnConnection(func(s *socketio.Socket) { seen.add("connection") })
 		c := srv.Dial(t, transport, nil)
 
@@ -300,7 +301,7 @@ func TestConnectMiddleware(t *testing.T) {
 func TestMiddlewarePanic(t *testing.T) {
 	run(t, func(t *testing.T, transport string) {
 		srv := newServer(t, nil)
-		srv.Of("/p").Use(func(*socketio.Socket) error { panic("boom") })
+		srv.Of("/p").Use(func(context.Context, *socketio.Socket) error { panic("boom") })
 		c := srv.Dial(t, transport, nil)
 		var ce *socketiotest.ConnectError
 		if _, err := c.Connect(ctxT(t), "/p", nil); !errors.As(err, &ce) {
@@ -363,7 +364,7 @@ func TestConnectionClosedDuringMiddleware(t *testing.T) {
 		srv := newServer(t, nil)
 		ns := srv.Of("/")
 		ids := make(chan string, 1)
-		ns.Use(func(s *socketio.Socket) error {
+		ns.Use(func(_ context.Context, s *socketio.Socket) error {
 			ids <- s.ID()
 			s.Conn().Close()
 			<-s.Conn().Done()
@@ -404,6 +405,68 @@ func TestEventsWaitForConnectionHandlers(t *testing.T) {
 		ack, err := c.Next(ctxT(t), isAck("/"))
 		if err != nil || string(ack.Data) != `["seen"]` {
 			t.Fatalf("ack %v %v", ack, err)
+		}
+	})
+}
+
+// TestMiddlewareOffTheReader checks that a blocking middleware stalls
+// neither the client's other namespaces nor its heartbeat, that its context
+// ends when the client goes away, and that a second CONNECT meanwhile is
+// ignored.
+func TestMiddlewareOffTheReader(t *testing.T) {
+	run(t, func(t *testing.T, transport string) {
+		srv := newServer(t, nil)
+		entered := make(chan struct{}, 2)
+		ended := make(chan error, 1)
+		srv.Of("/slow").Use(func(ctx context.Context, s *socketio.Socket) error {
+			entered <- struct{}{}
+			<-ctx.Done()
+			ended <- context.Cause(ctx)
+			return ctx.Err()
+		})
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.On("ping", func(e *socketio.Event) { _ = e.Ack("pong") })
+		})
+		c := srv.Dial(t, transport, nil)
+		_ = c.SendRaw("40/slow,", "40/slow,")
+		recv(t, entered)
+		if _, err := c.Connect(ctxT(t), "/", nil); err != nil {
+			t.Fatalf("connect to / while /slow's middleware blocks: %v", err)
+		}
+		if res, err := c.EmitWithAck(ctxT(t), "/", "ping"); err != nil || string(res[0].JSON()) != `"pong"` {
+			t.Fatalf("ack while /slow's middleware blocks: %v %v", res, err)
+		}
+		select {
+		case <-entered:
+			t.Error("the second CONNECT to /slow ran the middleware again")
+		default:
+		}
+		_ = c.Close()
+		if err := recv(t, ended); !errors.Is(err, socketio.ErrDisconnected) {
+			t.Errorf("middleware context cause %v, want ErrDisconnected", err)
+		}
+	})
+}
+
+// TestSocketContext checks that Socket.Context ends at disconnect, whether
+// it was asked for before or after.
+func TestSocketContext(t *testing.T) {
+	run(t, func(t *testing.T, transport string) {
+		srv := newServer(t, nil)
+		socks := sockets(srv.Of("/"))
+		c := srv.Connect(t, transport, "/", nil)
+		s := recv(t, socks)
+		ctx := s.Context()
+		if ctx.Err() != nil {
+			t.Fatalf("context of a connected socket ended: %v", ctx.Err())
+		}
+		_ = c.Close()
+		waitDone(t, ctx.Done(), "socket context")
+		if cause := context.Cause(ctx); !errors.Is(cause, socketio.ErrDisconnected) {
+			t.Errorf("cause %v", cause)
+		}
+		if late := s.Context(); late.Err() == nil {
+			t.Error("context asked for after disconnect has not ended")
 		}
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/switchboard-io/switchboard/adapter"
+	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/parser"
 )
 
@@ -25,15 +27,29 @@ const (
 )
 
 var (
-	// ErrAckTimeout is returned (wrapping the context's error) when an ack
-	// does not arrive in time.
-	ErrAckTimeout = errors.New("socketio: operation has timed out")
+	// ErrTimeout is wrapped by the error of every operation that did not
+	// complete in time: an ack that did not arrive (EmitWithAck), a
+	// cluster operation that did not hear from every node. A *PartialError
+	// wraps it as well.
+	ErrTimeout = adapter.ErrTimeout
 	// ErrDisconnected is returned for operations on a disconnected socket,
 	// and by EmitWithAck when the socket disconnects before acknowledging.
 	ErrDisconnected = errors.New("socketio: socket disconnected")
-	// ErrReservedEvent is returned when emitting a reserved event name.
-	ErrReservedEvent = errors.New("socketio: reserved event name")
+	// ErrReservedEvent is returned when emitting a reserved event name
+	// (connect, disconnect, ...; see parser.IsReservedEvent).
+	ErrReservedEvent = parser.ErrReservedEvent
+	// ErrQueueFull is returned when a packet does not fit in the client's
+	// outbound queue (engineio.Options.MaxQueueBytes): the packet is
+	// dropped, counted in Stats.Dropped, and the connection is closed
+	// with ReasonSlowClient.
+	ErrQueueFull = engineio.ErrQueueFull
 )
+
+// PartialError reports an operation that did not hear from everyone in
+// time: a cluster operation missing nodes, a broadcast with acks missing
+// clients. The results gathered are returned with it; it wraps ErrTimeout
+// (and the context's error, when that ended the wait).
+type PartialError = adapter.PartialError
 
 // ConnectError refuses a namespace connection from a middleware. The client
 // receives CONNECT_ERROR {"message": Message, "data": Data}.
@@ -72,10 +88,4 @@ func connectErrorPayload(err error) json.RawMessage {
 	return append(out, '}')
 }
 
-func isReserved(event string) bool {
-	switch event {
-	case "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener":
-		return true
-	}
-	return false
-}
+func isReserved(event string) bool { return parser.IsReservedEvent(event) }

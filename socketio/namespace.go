@@ -14,9 +14,13 @@ import (
 )
 
 // Middleware runs for every connection attempt to a namespace, in the order
-// added. A non-nil error refuses the connection: the client receives a
-// CONNECT_ERROR with the error's message (and Data, for a *ConnectError).
-type Middleware func(s *Socket) error
+// added, before the socket is connected. A non-nil error refuses the
+// connection: the client receives a CONNECT_ERROR with the error's message
+// (and Data, for a *ConnectError). Middlewares run on a goroutine of their
+// own, never on the connection's network reader, so they may block (on a
+// token check, a database): ctx is cancelled when the client goes away
+// meanwhile, and the attempt is then dropped.
+type Middleware func(ctx context.Context, s *Socket) error
 
 // ServerSideHandler handles an event sent by another node with
 // ServerSideEmit. reply is nil unless the sender waits for an answer.
@@ -108,36 +112,44 @@ func (ns *Namespace) snapshot() []*Socket {
 
 func (ns *Namespace) nextAckID() uint64 { return ns.ackIDs.Add(1) - 1 }
 
-// connect runs the middlewares for a new socket and, when they pass,
-// connects it: it joins its own room, the client gets CONNECT, then the
-// connection handlers run.
+// connect runs a connection attempt: the middlewares for a new socket
+// and, when they pass, it connects it: it joins its own room, the client
+// gets CONNECT, then the connection handlers run. An attempt that may block
+// (middlewares, or a restore from the session store) runs on a tracked
+// goroutine, off the connection's reader; the client ignores another
+// CONNECT to the namespace meanwhile (see client.route).
 func (ns *Namespace) connect(cl *client, auth json.RawMessage) {
-	s := newSocket(ns, cl, auth)
+	ns.mu.RLock()
+	blocking := len(ns.middlewares) > 0
+	ns.mu.RUnlock()
 	recoverable := ns.recoverable(auth)
-	var err error
-	if !recoverable || ns.srv.opts.ConnectionStateRecovery.RunMiddlewares {
-		err = ns.runMiddlewares(s)
-	}
-	if isDone(cl.conn.Done()) {
-		return // as in Node, a connection gone meanwhile is dropped silently
-	}
-	if err != nil {
-		_ = cl.send(&parser.Packet{Type: parser.ConnectError, Namespace: ns.name,
-			Data: connectErrorPayload(err)})
+	if !blocking && !recoverable {
+		ns.connectSocket(cl, newSocket(ns, cl, auth), auth, false)
 		return
+	}
+	if !cl.beginConnect(ns.name) {
+		return
+	}
+	ns.srv.goTracked(func() {
+		defer cl.endConnect(ns.name)
+		ns.connectSocket(cl, newSocket(ns, cl, auth), auth, recoverable)
+	})
+}
+
+// connectSocket runs the middlewares and the restore of a connection
+// attempt, then connects s or the socket restored in its place.
+func (ns *Namespace) connectSocket(cl *client, s *Socket, auth json.RawMessage, recoverable bool) {
+	runAll := ns.srv.opts.ConnectionStateRecovery != nil && ns.srv.opts.ConnectionStateRecovery.RunMiddlewares
+	if !recoverable || runAll {
+		if !ns.admit(cl, s) {
+			return
+		}
 	}
 	if recoverable {
 		if r := ns.restore(cl, auth); r != nil {
 			s = r
-		} else if !ns.srv.opts.ConnectionStateRecovery.RunMiddlewares {
-			// Not recovered: a new socket, which the middlewares must see.
-			if err := ns.runMiddlewares(s); err != nil || isDone(cl.conn.Done()) {
-				if err != nil {
-					_ = cl.send(&parser.Packet{Type: parser.ConnectError, Namespace: ns.name,
-						Data: connectErrorPayload(err)})
-				}
-				return
-			}
+		} else if !runAll && !ns.admit(cl, s) {
+			return // not recovered: a new socket, which the middlewares must see
 		}
 	}
 	if !s.recovered { // a recovered socket is registered and told already
@@ -151,19 +163,38 @@ func (ns *Namespace) connect(cl *client, auth json.RawMessage) {
 	ns.mu.RLock()
 	handlers := ns.onConnect
 	ns.mu.RUnlock()
-	// Not queued if the socket closed meanwhile: the disconnect handlers
-	// never run before the connection handlers.
-	s.enqueue(func() {
+	// The connection handlers go first in the socket's inbox, before a
+	// close that came meanwhile: as in Node, a socket told it is connected
+	// runs its connection handlers, then its disconnect handlers.
+	s.release(func() {
 		for _, h := range handlers {
 			h(s)
 		}
 	})
 }
 
+// admit runs the middlewares for s; on a refusal the client gets
+// CONNECT_ERROR. As in Node, an attempt whose connection is gone meanwhile
+// is dropped silently. It reports whether s may connect.
+func (ns *Namespace) admit(cl *client, s *Socket) bool {
+	err := ns.runMiddlewares(cl, s)
+	if isDone(cl.conn.Done()) {
+		return false
+	}
+	if err != nil {
+		_ = cl.send(&parser.Packet{Type: parser.ConnectError, Namespace: ns.name,
+			Data: connectErrorPayload(err)})
+		return false
+	}
+	return true
+}
+
 // register makes s a connected socket of the namespace, in its own room
-// and in rooms: deliveries reach it from now on. It returns false (and
-// undoes everything) if the client closed meanwhile.
+// and in rooms: deliveries reach it from now on. Its inbox is held (no
+// handler runs) until release. It returns false (and undoes everything) if
+// the client closed meanwhile.
 func (ns *Namespace) register(s *Socket, rooms []string) bool {
+	s.hold()
 	ns.mu.Lock()
 	ns.sockets[s.id] = s
 	if s.pid != "" {
@@ -193,10 +224,14 @@ func (ns *Namespace) register(s *Socket, rooms []string) bool {
 // runMiddlewares runs the connection middlewares in order. A panic in one
 // refuses the connection (and is logged) instead of breaking the
 // connection's reader.
-func (ns *Namespace) runMiddlewares(s *Socket) (err error) {
+func (ns *Namespace) runMiddlewares(cl *client, s *Socket) (err error) {
 	ns.mu.RLock()
 	mws := ns.middlewares
 	ns.mu.RUnlock()
+	if len(mws) == 0 {
+		return nil
+	}
+	ctx := cl.context()
 	defer func() {
 		if r := recover(); r != nil {
 			ns.srv.log.Error("namespace middleware panicked", "namespace", ns.name, "panic", r,
@@ -205,7 +240,7 @@ func (ns *Namespace) runMiddlewares(s *Socket) (err error) {
 		}
 	}()
 	for _, mw := range mws {
-		if err := mw(s); err != nil {
+		if err := mw(ctx, s); err != nil {
 			return err
 		}
 	}

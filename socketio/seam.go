@@ -81,7 +81,8 @@ func (v *seamSocket) s() *Socket { return (*Socket)(v) }
 func (v *seamSocket) ID() string { return v.id }
 
 // Deliver writes an encoded message to the client.
-func (v *seamSocket) Deliver(m *adapter.Message) { v.s().deliver(m) }
+// A failure is counted by the client's sendMessage.
+func (v *seamSocket) Deliver(m *adapter.Message) { _ = v.s().deliver(m) }
 
 // ExpectAck registers fn for the ack with the given id (broadcasts with
 // acks).

@@ -105,7 +105,7 @@ type Server struct {
 	nsps    map[string]*Namespace
 	parents []*ParentNamespace
 
-	goroutines sync.WaitGroup
+	goroutines tracker
 	stats      counters
 
 	stopCtx atomic.Pointer[context.Context] // Shutdown's context, once called
@@ -229,14 +229,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	err := s.engine.Shutdown(ctx)
-	done := make(chan struct{})
-	go func() { s.goroutines.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		if err == nil || !errors.Is(err, ctx.Err()) {
-			err = errors.Join(err, ctx.Err())
-		}
+	if werr := s.goroutines.Wait(ctx); werr != nil && !errors.Is(err, werr) {
+		err = errors.Join(err, werr)
 	}
 	// Last: the sockets' cleanup (sessions persisted) used the adapters.
 	for _, ns := range nsps {
@@ -247,11 +241,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // goTracked runs f in a goroutine that Shutdown waits for.
 func (s *Server) goTracked(f func()) {
-	s.goroutines.Add(1)
-	go func() {
-		defer s.goroutines.Done()
-		f()
-	}()
+	s.goroutines.Go(f)
 }
 
 // engineHandler adapts the server to engineio.Handler.

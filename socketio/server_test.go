@@ -41,7 +41,7 @@ func TestNamespaceNames(t *testing.T) {
 func TestServerUseAndOff(t *testing.T) {
 	run(t, func(t *testing.T, transport string) {
 		srv := newServer(t, nil)
-		srv.Use(func(s *socketio.Socket) error {
+		srv.Use(func(_ context.Context, s *socketio.Socket) error {
 			if string(s.Handshake().Auth) == `{"deny":true}` {
 				return errors.New("denied")
 			}
@@ -195,7 +195,8 @@ func TestStats(t *testing.T) {
 	_ = other.Close()
 	socketiotest.Eventually(t, func() error {
 		got := srv.Stats()
-		want := socketio.Stats{Connects: 2, Disconnects: 1, EventsIn: 3, PacketsOut: 2, Broadcasts: 1}
+		// Out: 2 CONNECT replies, 3 acks, the broadcast to 2 clients.
+		want := socketio.Stats{Connects: 2, Disconnects: 1, EventsIn: 3, PacketsOut: 7, Broadcasts: 1}
 		if got != want {
 			return fmt.Errorf("stats %+v, want %+v", got, want)
 		}

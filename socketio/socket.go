@@ -51,7 +51,10 @@ type Socket struct {
 	closed      bool
 
 	inbox   []func()
-	running bool
+	running bool // a drain goroutine runs, or the inbox is held (hold)
+
+	ctx    context.Context // see Context; nil until asked for
+	cancel context.CancelCauseFunc
 }
 
 // eventHandler is the handler of one event, as registered by On. A socket
@@ -233,6 +236,9 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 // Emit sends an event to the client. Arguments are encoded as JSON; []byte
 // values (at the top level, or inside []any and map[string]any) travel as
 // binary attachments; Args received from a client are relayed unchanged.
+// Emit queues the packet and returns: it fails with ErrDisconnected on a
+// disconnected socket and with ErrQueueFull when the client's outbound
+// queue is full (the packet is dropped and the connection closed).
 func (s *Socket) Emit(event string, args ...any) error {
 	return s.emit(event, args, adapter.Flags{})
 }
@@ -292,8 +298,7 @@ func (s *Socket) emit(event string, args []any, flags adapter.Flags) error {
 		return s.nsp.adapter.Broadcast(context.Background(), p,
 			adapter.Options{Rooms: []string{s.id}, Flags: flags})
 	}
-	s.deliver(adapter.Encode(p, flags))
-	return nil
+	return s.deliver(adapter.Encode(p, flags))
 }
 
 // newEventPacket encodes an event and its arguments.
@@ -311,7 +316,7 @@ func newEventPacket(nsp, event string, args []any) (*parser.Packet, error) {
 // EmitWithAck sends an event and waits for the client's ack, returning its
 // arguments. The wait ends with ctx, or after Options.AckTimeout when ctx
 // has no deadline (Timeout sets another bound): the error then wraps
-// ErrAckTimeout and the context's error. It returns ErrDisconnected if the
+// ErrTimeout and the context's error. It returns ErrDisconnected if the
 // socket disconnects first.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) ([]Arg, error) {
 	return SocketEmitter{s: s}.EmitWithAck(ctx, event, args...)
@@ -335,7 +340,10 @@ func (e SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...an
 	if !s.expect(p.ID, ackEntry{fn: func(a []Arg) { got <- a }, gone: func() { close(gone) }}) {
 		return nil, ErrDisconnected
 	}
-	s.deliver(adapter.Encode(p, e.flags))
+	if err := s.deliver(adapter.Encode(p, e.flags)); err != nil {
+		s.forgetAck(p.ID)
+		return nil, err
+	}
 	select {
 	case a := <-got:
 		return a, nil
@@ -343,7 +351,7 @@ func (e SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...an
 		return nil, ErrDisconnected
 	case <-ctx.Done():
 		s.forgetAck(p.ID)
-		return nil, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
+		return nil, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
 	}
 }
 
@@ -366,17 +374,17 @@ func (s *Socket) forgetAck(id uint64) {
 	s.mu.Unlock()
 }
 
-// deliver writes an encoded message to the client.
-func (s *Socket) deliver(m *adapter.Message) {
+// deliver writes an encoded message to the client. It returns
+// ErrDisconnected when the socket or its connection is closed, ErrQueueFull
+// when the client's queue overflowed (the connection is then closed).
+func (s *Socket) deliver(m *adapter.Message) error {
 	if !s.Connected() {
-		return
+		return ErrDisconnected
 	}
 	if s.hasAnyOut.Load() {
 		s.notifyOutgoing(m.Packet)
 	}
-	if err := s.client.sendMessage(m); err == nil {
-		s.nsp.srv.stats.packetsOut.Add(1)
-	}
+	return s.client.sendMessage(m)
 }
 
 func (s *Socket) notifyOutgoing(p *parser.Packet) {
@@ -504,6 +512,41 @@ func (s *Socket) dispatch(e *Event) {
 	}
 }
 
+// hold keeps the socket's handlers from running until release: called
+// before the socket becomes visible (its inbox is empty then).
+func (s *Socket) hold() {
+	s.mu.Lock()
+	s.running = true
+	s.mu.Unlock()
+}
+
+// release puts first in the inbox (before a close that came since hold)
+// and starts running the socket's handlers.
+func (s *Socket) release(first func()) {
+	s.mu.Lock()
+	s.inbox = append([]func(){first}, s.inbox...)
+	s.mu.Unlock()
+	s.nsp.srv.goTracked(s.drain)
+}
+
+// Context returns a context that ends when the socket disconnects (its
+// cause is ErrDisconnected), for work done on the socket's behalf: a
+// database call from a handler, a goroutine that must stop with the
+// socket. Before the socket is connected (in a middleware) it ends when
+// the client goes away.
+func (s *Socket) Context() context.Context {
+	parent := s.client.context()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancelCause(parent)
+		if s.closed {
+			s.cancel(ErrDisconnected)
+		}
+	}
+	return s.ctx
+}
+
 // enqueue runs f on the socket's handler goroutine, after what is queued.
 // Nothing is queued once the socket has closed: its disconnect handlers are
 // the last to run.
@@ -568,6 +611,9 @@ func (s *Socket) onClose(reason string) {
 	s.closed = true
 	acks := s.acks
 	s.acks = nil
+	if s.cancel != nil {
+		s.cancel(ErrDisconnected)
+	}
 	s.mu.Unlock()
 	for _, e := range acks {
 		if e.gone != nil {

@@ -8,6 +8,7 @@ type counters struct {
 	eventsIn, packetsOut  atomic.Int64
 	broadcasts            atomic.Int64
 	volatileDropped       atomic.Int64
+	dropped               atomic.Int64
 	decodeErrors          atomic.Int64
 	recovered             atomic.Int64
 	recoveryFailed        atomic.Int64
@@ -18,12 +19,16 @@ type Stats struct {
 	// Connects and Disconnects count namespace connections since start.
 	Connects, Disconnects int64
 	// EventsIn counts events received from clients; PacketsOut counts
-	// packets queued to clients (each recipient of a broadcast counts).
+	// packets queued to clients: events, acks and connection replies
+	// (each recipient of a broadcast counts).
 	EventsIn, PacketsOut int64
 	// Broadcasts counts broadcast operations started on this node.
 	Broadcasts int64
 	// VolatileDropped counts volatile packets dropped.
 	VolatileDropped int64
+	// Dropped counts packets that did not fit in a client's outbound
+	// queue (ErrQueueFull): each closed its connection.
+	Dropped int64
 	// DecodeErrors counts connections closed for an undecodable packet.
 	DecodeErrors int64
 	// Recovered and RecoveryFailed count connection state recovery
@@ -36,7 +41,7 @@ func (s *Server) Stats() Stats {
 	c := &s.stats
 	return Stats{Connects: c.connects.Load(), Disconnects: c.disconnects.Load(),
 		EventsIn: c.eventsIn.Load(), PacketsOut: c.packetsOut.Load(), Broadcasts: c.broadcasts.Load(),
-		VolatileDropped: c.volatileDropped.Load(), DecodeErrors: c.decodeErrors.Load(),
+		VolatileDropped: c.volatileDropped.Load(), Dropped: c.dropped.Load(), DecodeErrors: c.decodeErrors.Load(),
 		Recovered: c.recovered.Load(), RecoveryFailed: c.recoveryFailed.Load()}
 }
 

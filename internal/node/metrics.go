@@ -52,6 +52,7 @@ func (n *Node) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	m.Counter("switchboard_events_in_total", "Events received from clients.", float64(ss.EventsIn))
 	m.Counter("switchboard_broadcasts_total", "Broadcasts started on this node.", float64(ss.Broadcasts))
 	m.Counter("switchboard_volatile_dropped_total", "Volatile packets dropped.", float64(ss.VolatileDropped))
+	m.Counter("switchboard_packets_dropped_total", "Packets dropped because a client's outbound queue was full (its connection was closed).", float64(ss.Dropped))
 	m.Counter("switchboard_decode_errors_total", "Connections closed for an undecodable packet.", float64(ss.DecodeErrors))
 	m.Counter("switchboard_recovered_total", "Connections whose session was restored by connection state recovery.", float64(ss.Recovered))
 	m.Counter("switchboard_recovery_failed_total", "Recovery attempts that failed (new session instead).", float64(ss.RecoveryFailed))

@@ -85,7 +85,7 @@ func Setup(io *socketio.Server) {
 		_ = s.Emit("nsp", s.Namespace().Name())
 	})
 	restricted := io.Of("/restricted")
-	restricted.Use(func(s *socketio.Socket) error {
+	restricted.Use(func(_ context.Context, s *socketio.Socket) error {
 		var auth struct {
 			Token string `json:"token"`
 		}
