@@ -206,9 +206,15 @@ func TestReconnectionAttempts(t *testing.T) {
 	if !errors.As(err, &te) {
 		t.Errorf("Connect after the attempts: %v", err)
 	}
-	mu.Lock()
-	got := strings.Join(log, ", ")
-	mu.Unlock()
+	// The hooks run on the manager's goroutine: "failed" may come after
+	// Connect returned.
+	var got string
+	waitUntil(t, "the reconnect_failed hook", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		got = strings.Join(log, ", ")
+		return strings.HasSuffix(got, "failed")
+	})
 	if want := "attempt 1, error, attempt 2, error, failed"; got != want {
 		t.Errorf("hooks: %s, want %s", got, want)
 	}

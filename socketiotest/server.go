@@ -14,8 +14,8 @@ import (
 
 // DefaultTimeout bounds the waits of the helpers: Context's deadline and the
 // shutdown at cleanup. It is an upper bound for what should happen much
-// sooner, never a measure of speed.
-const DefaultTimeout = 5 * time.Second
+// sooner, never a measure of speed: generous, for a busy machine.
+const DefaultTimeout = 20 * time.Second
 
 // Server is a socketio.Server served by a loopback httptest.Server.
 type Server struct {
