@@ -101,7 +101,7 @@ func benchFake(b *testing.B, n int, w io.Writer) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := ns.Emit("news", benchPayload); err != nil {
+		if err := ns.Emit(context.Background(), "news", benchPayload); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -127,7 +127,7 @@ func benchPolling(b *testing.B, n int) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if err := ns.Emit("news", benchPayload); err != nil {
+		if err := ns.Emit(context.Background(), "news", benchPayload); err != nil {
 			b.Fatal(err)
 		}
 		if i++; i%every == 0 {

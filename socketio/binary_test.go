@@ -87,7 +87,7 @@ func TestRelayArgs(t *testing.T) {
 				for i, a := range e.Args {
 					args[i] = a
 				}
-				_ = s.Broadcast().Emit("relayed", args...)
+				_ = s.Broadcast().Emit(ctxT(t), "relayed", args...)
 			})
 		})
 		from := srv.Connect(t, transport, "/", nil)

@@ -54,8 +54,11 @@ func (b BroadcastOperator) opts() adapter.Options {
 }
 
 // Emit sends an event to the selected sockets. The packet is encoded once
-// and the same bytes are queued to every recipient.
-func (b BroadcastOperator) Emit(event string, args ...any) error {
+// and the same bytes are queued to every recipient. Emit returns once the
+// adapter has taken the broadcast (a cluster adapter: published it): ctx
+// bounds that, or Options.PublishTimeout when ctx has no deadline. An HTTP
+// handler passes r.Context().
+func (b BroadcastOperator) Emit(ctx context.Context, event string, args ...any) error {
 	if isReserved(event) {
 		return ErrReservedEvent
 	}
@@ -64,7 +67,7 @@ func (b BroadcastOperator) Emit(event string, args ...any) error {
 		return err
 	}
 	b.ns.srv.stats.broadcasts.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), b.ns.srv.opts.AckTimeout)
+	ctx, cancel := b.ns.publishContext(ctx)
 	defer cancel()
 	return b.ns.adapter.Broadcast(ctx, p, b.opts())
 }
@@ -109,6 +112,15 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 
 func (b BroadcastOperator) ackContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return ackContext(ctx, b.flags.Timeout, b.ns.srv.opts.AckTimeout)
+}
+
+// publishContext bounds the hand-over of a broadcast to the adapter: by
+// ctx's deadline, else by Options.PublishTimeout.
+func (ns *Namespace) publishContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, ns.srv.opts.PublishTimeout)
 }
 
 // ackContext bounds a wait for acks: by timeout when set, else by ctx's
@@ -222,8 +234,10 @@ type RemoteSocket struct {
 
 func (r *RemoteSocket) op() BroadcastOperator { return r.ns.operator().To(r.ID) }
 
-// Emit sends an event to the socket.
-func (r *RemoteSocket) Emit(event string, args ...any) error { return r.op().Emit(event, args...) }
+// Emit sends an event to the socket, wherever it is connected.
+func (r *RemoteSocket) Emit(ctx context.Context, event string, args ...any) error {
+	return r.op().Emit(ctx, event, args...)
+}
 
 // EmitWithAck sends an event to the socket and returns its ack's first
 // argument.

@@ -91,22 +91,22 @@ func TestBroadcastTargets(t *testing.T) {
 		emit func(w *world) error
 		want []int
 	}{
-		{"Server.Emit", func(w *world) error { return w.srv.Emit("ev") }, []int{0, 1, 2, 3}},
-		{"Namespace.Emit", func(w *world) error { return w.srv.Of("/").Emit("ev") }, []int{0, 1, 2, 3}},
-		{"To one room", func(w *world) error { return w.srv.To("a").Emit("ev") }, []int{0, 1}},
-		{"To two rooms, once each", func(w *world) error { return w.srv.To("a", "b").Emit("ev") }, []int{0, 1, 2}},
-		{"To then In", func(w *world) error { return w.srv.To("a").In("b").Emit("ev") }, []int{0, 1, 2}},
-		{"In", func(w *world) error { return w.srv.Of("/").In("b").Emit("ev") }, []int{1, 2}},
-		{"To an unknown room", func(w *world) error { return w.srv.To("zzz").Emit("ev") }, nil},
-		{"Except", func(w *world) error { return w.srv.Of("/").Except("a").Emit("ev") }, []int{2, 3}},
-		{"To and Except", func(w *world) error { return w.srv.To("b").Except("a").Emit("ev") }, []int{2}},
-		{"own id room", func(w *world) error { return w.srv.To(w.socks[3].ID()).Emit("ev") }, []int{3}},
-		{"Socket.Broadcast", func(w *world) error { return w.socks[0].Broadcast().Emit("ev") }, []int{1, 2, 3}},
-		{"Socket.To excludes itself", func(w *world) error { return w.socks[1].To("b").Emit("ev") }, []int{2}},
-		{"Socket.Except", func(w *world) error { return w.socks[0].Except("b").Emit("ev") }, []int{3}},
-		{"Socket.Broadcast.To", func(w *world) error { return w.socks[2].Broadcast().To("a", "b").Emit("ev") }, []int{0, 1}},
-		{"Local", func(w *world) error { return w.srv.Of("/").Local().To("a").Emit("ev") }, []int{0, 1}},
-		{"Compress(false)", func(w *world) error { return w.srv.To("b").Compress(false).Emit("ev") }, []int{1, 2}},
+		{"Server.Emit", func(w *world) error { return w.srv.Emit(ctxT(t), "ev") }, []int{0, 1, 2, 3}},
+		{"Namespace.Emit", func(w *world) error { return w.srv.Of("/").Emit(ctxT(t), "ev") }, []int{0, 1, 2, 3}},
+		{"To one room", func(w *world) error { return w.srv.To("a").Emit(ctxT(t), "ev") }, []int{0, 1}},
+		{"To two rooms, once each", func(w *world) error { return w.srv.To("a", "b").Emit(ctxT(t), "ev") }, []int{0, 1, 2}},
+		{"To then In", func(w *world) error { return w.srv.To("a").In("b").Emit(ctxT(t), "ev") }, []int{0, 1, 2}},
+		{"In", func(w *world) error { return w.srv.Of("/").In("b").Emit(ctxT(t), "ev") }, []int{1, 2}},
+		{"To an unknown room", func(w *world) error { return w.srv.To("zzz").Emit(ctxT(t), "ev") }, nil},
+		{"Except", func(w *world) error { return w.srv.Of("/").Except("a").Emit(ctxT(t), "ev") }, []int{2, 3}},
+		{"To and Except", func(w *world) error { return w.srv.To("b").Except("a").Emit(ctxT(t), "ev") }, []int{2}},
+		{"own id room", func(w *world) error { return w.srv.To(w.socks[3].ID()).Emit(ctxT(t), "ev") }, []int{3}},
+		{"Socket.Broadcast", func(w *world) error { return w.socks[0].Broadcast().Emit(ctxT(t), "ev") }, []int{1, 2, 3}},
+		{"Socket.To excludes itself", func(w *world) error { return w.socks[1].To("b").Emit(ctxT(t), "ev") }, []int{2}},
+		{"Socket.Except", func(w *world) error { return w.socks[0].Except("b").Emit(ctxT(t), "ev") }, []int{3}},
+		{"Socket.Broadcast.To", func(w *world) error { return w.socks[2].Broadcast().To("a", "b").Emit(ctxT(t), "ev") }, []int{0, 1}},
+		{"Local", func(w *world) error { return w.srv.Of("/").Local().To("a").Emit(ctxT(t), "ev") }, []int{0, 1}},
+		{"Compress(false)", func(w *world) error { return w.srv.To("b").Compress(false).Emit(ctxT(t), "ev") }, []int{1, 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -132,11 +132,11 @@ func TestExceptDoesNotAlias(t *testing.T) {
 	if spare := rooms[:2][1]; spare != "" {
 		t.Errorf("Except wrote %q into the caller's slice", spare)
 	}
-	if err := op0.Emit("ev"); err != nil {
+	if err := op0.Emit(ctxT(t), "ev"); err != nil {
 		t.Fatal(err)
 	}
 	w.expect(t, "ev", 1)
-	if err := op1.Emit("ev"); err != nil {
+	if err := op1.Emit(ctxT(t), "ev"); err != nil {
 		t.Fatal(err)
 	}
 	w.expect(t, "ev", 0)
@@ -167,8 +167,8 @@ func TestRooms(t *testing.T) {
 	if ad.Size("a") != 0 {
 		t.Errorf("room a has %d members after leaving", ad.Size("a"))
 	}
-	_ = w.srv.To("a").Emit("to-a")
-	_ = w.srv.To("b").Emit("to-b")
+	_ = w.srv.To("a").Emit(ctxT(t), "to-a")
+	_ = w.srv.To("b").Emit(ctxT(t), "to-b")
 	if got := w.received(t, 0); !slices.Equal(got, []string{"to-b"}) {
 		t.Errorf("received %q, want [to-b]", got)
 	}
@@ -193,7 +193,7 @@ func TestVolatile(t *testing.T) {
 		return nil
 	}, waitTimeout)
 
-	_ = srv.Of("/").Volatile().Emit("v-broadcast")
+	_ = srv.Of("/").Volatile().Emit(ctxT(t), "v-broadcast")
 	_ = idleSock.Volatile().Emit("v-direct")
 	_ = idleSock.Emit("normal")
 	if got := srv.Stats().VolatileDropped; got != 2 {
@@ -233,10 +233,10 @@ func TestCompress(t *testing.T) {
 		want int // compressed responses so far
 	}{
 		{"socket uncompressed", func() error { return s.Compress(false).Emit("e1", big) }, 0},
-		{"broadcast uncompressed", func() error { return srv.Of("/").Compress(false).Emit("e2", big) }, 0},
+		{"broadcast uncompressed", func() error { return srv.Of("/").Compress(false).Emit(ctxT(t), "e2", big) }, 0},
 		{"volatile uncompressed", func() error { return s.Compress(false).Volatile().Emit("e3", big) }, 0},
 		{"socket default", func() error { return s.Emit("e4", big) }, 1},
-		{"broadcast compressed", func() error { return srv.To(s.ID()).Compress(true).Emit("e5", big) }, 2},
+		{"broadcast compressed", func() error { return srv.To(s.ID()).Compress(true).Emit(ctxT(t), "e5", big) }, 2},
 	}
 	for i, st := range steps {
 		socketiotest.Eventually(t, func() error { // one event per response
@@ -283,7 +283,7 @@ func TestBroadcastFlags(t *testing.T) {
 		return &recordingAdapter{Memory: adapter.NewMemoryAdapter(ns), opts: rec}
 	}})
 	ns := srv.Of("/")
-	_ = ns.Local().Volatile().Compress(false).To("r1", "r2").Except("x").Emit("e")
+	_ = ns.Local().Volatile().Compress(false).To("r1", "r2").Except("x").Emit(ctxT(t), "e")
 	got := recv(t, rec)
 	want := adapter.Flags{Local: true, Volatile: true, NoCompress: true}
 	if got.Flags != want || !slices.Equal(got.Rooms, []string{"r1", "r2"}) || !slices.Equal(got.Except, []string{"x"}) {
@@ -295,9 +295,9 @@ func TestBroadcastFlags(t *testing.T) {
 	}
 	// Modifiers never leak into the operator they were derived from.
 	base := ns.To("r1")
-	_ = base.Volatile().Local().Emit("e")
+	_ = base.Volatile().Local().Emit(ctxT(t), "e")
 	<-rec
-	_ = base.Emit("e")
+	_ = base.Emit(ctxT(t), "e")
 	if got := recv(t, rec); got.Flags != (adapter.Flags{}) || !slices.Equal(got.Rooms, []string{"r1"}) {
 		t.Errorf("base operator options %+v", got)
 	}
@@ -436,7 +436,7 @@ func TestRemoteSocket(t *testing.T) {
 		t.Fatalf("FetchSockets: %v %v", fetched, err)
 	}
 	r := fetched[0]
-	if err := r.Emit("hello", 1); err != nil {
+	if err := r.Emit(ctxT(t), "hello", 1); err != nil {
 		t.Fatal(err)
 	}
 	w.expect(t, "hello", 0)
@@ -498,7 +498,7 @@ func TestLargeBroadcast(t *testing.T) {
 		return nil
 	}, waitTimeout)
 	for i := range 3 {
-		if err := srv.Emit("n", i); err != nil {
+		if err := srv.Emit(ctxT(t), "n", i); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -181,7 +181,7 @@ func TestSlowClient(t *testing.T) {
 			if i == 4096 {
 				t.Fatal("slow client still connected after 64 MiB")
 			}
-			if err := srv.Emit("chunk", i, chunk); err != nil {
+			if err := srv.Emit(ctxT(t), "chunk", i, chunk); err != nil {
 				t.Fatal(err)
 			}
 			// Pace on the normal client, whose queue then never grows.
@@ -195,7 +195,7 @@ func TestSlowClient(t *testing.T) {
 		if n := srv.Engine().Stats().SlowClients; n != 1 {
 			t.Errorf("SlowClients = %d, want 1", n)
 		}
-		if err := srv.Emit("after"); err != nil {
+		if err := srv.Emit(ctxT(t), "after"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := normal.ReadEvent(ctxT(t), "/", "after"); err != nil {

@@ -2,13 +2,12 @@
 // package engineio, wire-compatible with Node's socket.io 4.8: the official
 // clients connect unchanged.
 //
+//	type Message struct{ Text string }
+//
 //	srv := socketio.NewServer(nil) // Node's defaults, path /socket.io/
 //	srv.OnConnection(func(s *socketio.Socket) {
-//		s.On("chat", func(e *socketio.Event) {
-//			var msg string
-//			if e.Decode(&msg) == nil {
-//				s.Broadcast().Emit("chat", msg)
-//			}
+//		socketio.On(s, "chat", func(e *socketio.Event, m Message) {
+//			_ = s.Broadcast().Emit(s.Context(), "chat", m)
 //		})
 //	})
 //	http.Handle("/socket.io/", srv)
@@ -33,11 +32,30 @@
 // # Concurrency
 //
 // Every exported method is safe for concurrent use; Emit may be called from
-// any goroutine. A socket's handlers (connection handlers, event handlers,
-// disconnect handlers) run one at a time and in order on a goroutine of the
-// socket's own, started when there is work and gone when there is none, so a
-// handler may block without stalling the network reader or other sockets.
+// any goroutine. Each callback runs on a known goroutine:
+//
+//   - Connection middlewares (Use) run on a goroutine of the connection
+//     attempt, never on the network reader; their context ends if the
+//     client leaves.
+//   - A socket's connection, event and disconnect handlers, and its socket
+//     middlewares and catch-all handlers, run one at a time and in order
+//     on a goroutine of the socket's own, started when there is work and
+//     gone when there is none: a handler may block without stalling the
+//     network reader or other sockets.
+//   - Outgoing handlers (OnAnyOutgoing) run on the goroutine that emits.
+//   - Server-side handlers (OnServerSideEmit) run on a goroutine each.
+//   - Socket.Go runs a function of yours on a goroutine of its own.
+//
 // Each connection has one outbound queue bounded in bytes; a client that
 // cannot keep up is disconnected with ReasonSlowClient and counted. Every
 // goroutine the server starts is tracked and Shutdown waits for them.
+//
+// # Contexts and errors
+//
+// Calls that may wait on the network or on a client take a
+// context.Context: broadcasts (Emit hands the packet to the adapter, which
+// may publish to Redis), EmitWithAck, the cluster operations. Socket.Emit
+// only queues and does not. Errors form one vocabulary for errors.Is and
+// errors.As: ErrTimeout and *PartialError for waits that ran out,
+// ErrDisconnected, ErrQueueFull, ErrReservedEvent.
 package socketio

@@ -192,7 +192,7 @@ func TestOnAnyOutgoing(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = s.Emit("direct", 1, "x")
-		_ = srv.Emit("broadcast", true)
+		_ = srv.Emit(ctxT(t), "broadcast", true)
 		for _, name := range []string{"direct", "broadcast"} {
 			if _, err := c.ReadEvent(ctxT(t), "/", name); err != nil {
 				t.Fatal(err)
@@ -263,8 +263,8 @@ func TestReservedEventsRefusedOnEmit(t *testing.T) {
 		_, bAckErr := ns.Timeout(time.Second).EmitWithAck(ctx, name)
 		for what, err := range map[string]error{
 			"Socket.Emit": s.Emit(name), "Socket.EmitWithAck": ackErr,
-			"Socket.Volatile().Emit": s.Volatile().Emit(name), "Socket.Broadcast().Emit": s.Broadcast().Emit(name),
-			"Namespace.Emit": ns.Emit(name), "Server.Emit": srv.Emit(name),
+			"Socket.Volatile().Emit": s.Volatile().Emit(name), "Socket.Broadcast().Emit": s.Broadcast().Emit(ctx, name),
+			"Namespace.Emit": ns.Emit(ctx, name), "Server.Emit": srv.Emit(ctx, name),
 			"BroadcastOperator.EmitWithAck": bAckErr,
 		} {
 			if !errors.Is(err, socketio.ErrReservedEvent) {
@@ -332,7 +332,7 @@ func TestPanickingHandlers(t *testing.T) {
 		if args, err := c.EmitWithAck(ctxT(t), "/", "ok"); err != nil || string(args[0].JSON()) != `"fine"` {
 			t.Fatalf("socket unusable after panics: %v", err)
 		}
-		if err := srv.Emit("bad-out"); err != nil {
+		if err := srv.Emit(ctxT(t), "bad-out"); err != nil {
 			t.Errorf("broadcast with a panicking outgoing handler: %v", err)
 		}
 		_ = c.Close()

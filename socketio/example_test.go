@@ -26,7 +26,7 @@ func Example() {
 		s.On("chat", func(e *socketio.Event) {
 			var text string
 			if e.Decode(&text) == nil {
-				_ = s.To(auth.Room).Emit("chat", auth.Name, text)
+				_ = s.To(auth.Room).Emit(context.Background(), "chat", auth.Name, text)
 			}
 		})
 		_ = s.Emit("joined", auth.Room)

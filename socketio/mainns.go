@@ -47,7 +47,9 @@ func (s *Server) OnConnection(fn func(*Socket)) { s.main().OnConnection(fn) }
 func (s *Server) Use(mw Middleware) { s.main().Use(mw) }
 
 // Emit broadcasts an event to every socket of the main namespace.
-func (s *Server) Emit(event string, args ...any) error { return s.main().Emit(event, args...) }
+func (s *Server) Emit(ctx context.Context, event string, args ...any) error {
+	return s.main().Emit(ctx, event, args...)
+}
 
 // To returns a broadcast operator on the main namespace targeting rooms.
 func (s *Server) To(rooms ...string) BroadcastOperator { return s.main().To(rooms...) }

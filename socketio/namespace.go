@@ -325,9 +325,10 @@ func (ns *Namespace) leavingSocket(pid string) <-chan struct{} {
 // operator returns a broadcast operator on the whole namespace.
 func (ns *Namespace) operator() BroadcastOperator { return BroadcastOperator{ns: ns} }
 
-// Emit broadcasts an event to every socket of the namespace, on every node.
-func (ns *Namespace) Emit(event string, args ...any) error {
-	return ns.operator().Emit(event, args...)
+// Emit broadcasts an event to every socket of the namespace, on every node
+// (see BroadcastOperator.Emit).
+func (ns *Namespace) Emit(ctx context.Context, event string, args ...any) error {
+	return ns.operator().Emit(ctx, event, args...)
 }
 
 // To returns a broadcast operator targeting rooms.
@@ -434,9 +435,9 @@ func (p *ParentNamespace) OnConnection(fn func(*Socket)) {
 }
 
 // Emit broadcasts an event to every socket of every child.
-func (p *ParentNamespace) Emit(event string, args ...any) error {
+func (p *ParentNamespace) Emit(ctx context.Context, event string, args ...any) error {
 	for _, c := range p.childNamespaces() {
-		if err := c.Emit(event, args...); err != nil {
+		if err := c.Emit(ctx, event, args...); err != nil {
 			return err
 		}
 	}

@@ -56,7 +56,7 @@ func testRecovery(t *testing.T, transport string) {
 	}
 	emit := func(from, to int) {
 		for i := from; i < to; i++ {
-			if err := srv.Server.To("room-a").Emit("seq", fmt.Sprint(i)); err != nil {
+			if err := srv.Server.To("room-a").Emit(context.Background(), "seq", fmt.Sprint(i)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -162,7 +162,7 @@ func TestRecoveryWaitsForThePreviousSocket(t *testing.T) {
 		t.Fatalf("CONNECT reply %s: %v", reply.Data, err)
 	}
 	first := recv(t, sockets)
-	if err := srv.Server.To("room-a").Emit("seq", "1"); err != nil {
+	if err := srv.Server.To("room-a").Emit(context.Background(), "seq", "1"); err != nil {
 		t.Fatal(err)
 	}
 	offset := lastStringArg(t, c1, ctx)
@@ -192,10 +192,10 @@ func TestRecoveryWaitsForThePreviousSocket(t *testing.T) {
 	if !second.Recovered() || second.ID() != first.ID() {
 		t.Fatalf("recovered=%v id %s, want the recovered socket %s (reply %s)", second.Recovered(), second.ID(), first.ID(), early.Data)
 	}
-	if err := srv.Server.To("room-a").Emit("seq", "2"); err != nil {
+	if err := srv.Server.To("room-a").Emit(context.Background(), "seq", "2"); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Server.Emit("seq", "3"); err != nil {
+	if err := srv.Server.Emit(context.Background(), "seq", "3"); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"2", "3"} {
@@ -234,7 +234,7 @@ func TestRecoveryClosesAStaleSocket(t *testing.T) {
 	recv(t, joined)
 	var ids struct{ SID, PID string }
 	_ = json.Unmarshal(reply.Data, &ids)
-	if err := srv.Server.To("room-a").Emit("seq", "1"); err != nil {
+	if err := srv.Server.To("room-a").Emit(context.Background(), "seq", "1"); err != nil {
 		t.Fatal(err)
 	}
 	offset := lastStringArg(t, c1, ctx)
@@ -250,7 +250,7 @@ func TestRecoveryClosesAStaleSocket(t *testing.T) {
 	if r := recv(t, reasons); r != socketio.ReasonTransportClose {
 		t.Fatalf("the stale socket closed with %q", r)
 	}
-	if err := srv.Server.To("room-a").Emit("seq", "2"); err != nil {
+	if err := srv.Server.To("room-a").Emit(context.Background(), "seq", "2"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c2.Next(ctx, isEvent("seq")); err != nil {
@@ -352,11 +352,11 @@ func TestRecoveryConnectBeforeMissed(t *testing.T) {
 	recv(t, joined)
 	var ids struct{ SID, PID string }
 	_ = json.Unmarshal(reply.Data, &ids)
-	_ = srv.Server.To("room-a").Emit("seq", "1")
+	_ = srv.Server.To("room-a").Emit(context.Background(), "seq", "1")
 	offset := lastStringArg(t, c1, ctx)
 	c1.Close()
 	waitNoSocket(t, srv)
-	_ = srv.Server.To("room-a").Emit("seq", "2") // missed
+	_ = srv.Server.To("room-a").Emit(context.Background(), "seq", "2") // missed
 	c2 := srv.Dial(t, "websocket", nil)
 	defer c2.Close()
 	if err := c2.Send(&parser.Packet{Type: parser.Connect, Namespace: "/",
@@ -406,7 +406,7 @@ func TestDataAsAcrossRecovery(t *testing.T) {
 	if _, err := socketio.DataAs[string](first); err == nil {
 		t.Fatal("DataAs of the wrong type succeeded")
 	}
-	_ = srv.Server.Emit("seq", "1")
+	_ = srv.Server.Emit(context.Background(), "seq", "1")
 	offset := lastStringArg(t, c1, ctx)
 	c1.Close()
 	waitNoSocket(t, srv)

@@ -36,6 +36,12 @@ type Options struct {
 	// broadcast) that set no timeout and whose context has no deadline.
 	// Zero means 10s.
 	AckTimeout time.Duration
+	// PublishTimeout bounds the hand-over of a broadcast to the adapter
+	// (for a cluster adapter, a publish to Redis) when the caller's
+	// context has no deadline: a broadcast Emit, and Socket.Emit with
+	// connection state recovery on (its emits are logged through the
+	// adapter). Zero means 10s.
+	PublishTimeout time.Duration
 	// MaxPendingEvents bounds the events queued for one socket's handlers;
 	// a client that floods a slow handler beyond it is disconnected.
 	// Zero means 10,000.
@@ -82,6 +88,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.AckTimeout == 0 {
 		c.AckTimeout = 10 * time.Second
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = 10 * time.Second
 	}
 	if c.MaxPendingEvents == 0 {
 		c.MaxPendingEvents = 10_000

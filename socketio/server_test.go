@@ -105,7 +105,7 @@ func TestParentNamespaceEmit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := parent.Emit("all", 1); err != nil {
+	if err := parent.Emit(ctxT(t), "all", 1); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"/a", "/b"} {
@@ -191,7 +191,7 @@ func TestStats(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_ = srv.Emit("b")
+	_ = srv.Emit(ctxT(t), "b")
 	_ = other.Close()
 	socketiotest.Eventually(t, func() error {
 		got := srv.Stats()
@@ -245,13 +245,13 @@ func TestServerShortcuts(t *testing.T) {
 	if err := srv.Server.SocketsJoin(ctx, "all"); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Server.In("all").Except(sb.ID()).Emit("only-a"); err != nil {
+	if err := srv.Server.In("all").Except(sb.ID()).Emit(ctxT(t), "only-a"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.ReadEvent(ctx, "/", "only-a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Server.Local().Except(sa.ID()).Emit("only-b"); err != nil {
+	if err := srv.Server.Local().Except(sa.ID()).Emit(ctxT(t), "only-b"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.ReadEvent(ctx, "/", "only-b"); err != nil {

@@ -295,8 +295,9 @@ func (s *Socket) emit(event string, args []any, flags adapter.Flags) error {
 	if s.nsp.recovery() != nil {
 		// With recovery on, direct emits go through the adapter (to the
 		// socket's own room) so that they get an offset and are logged.
-		return s.nsp.adapter.Broadcast(context.Background(), p,
-			adapter.Options{Rooms: []string{s.id}, Flags: flags})
+		ctx, cancel := s.nsp.publishContext(context.Background())
+		defer cancel()
+		return s.nsp.adapter.Broadcast(ctx, p, adapter.Options{Rooms: []string{s.id}, Flags: flags})
 	}
 	return s.deliver(adapter.Encode(p, flags))
 }

@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -68,7 +69,7 @@ func benchBroadcast(b *testing.B, sharded bool, pace time.Duration) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := range b.N {
-		if err := nodes[0].ns().Emit("tick", time.Now().UnixNano(), i); err != nil {
+		if err := nodes[0].ns().Emit(context.Background(), "tick", time.Now().UnixNano(), i); err != nil {
 			b.Fatal(err)
 		}
 		if pace > 0 {

@@ -85,7 +85,7 @@ func TestBroadcast(t *testing.T) { forModes(t, testBroadcast) }
 func testBroadcast(t *testing.T, opts redis.Options) {
 	nodes, clients := three(t, opts, nil)
 	ctx := ctxT(t)
-	if err := nodes[0].ns().Emit("all", 1); err != nil {
+	if err := nodes[0].ns().Emit(ctxT(t), "all", 1); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range clients {
@@ -95,12 +95,12 @@ func testBroadcast(t *testing.T, opts redis.Options) {
 	if err := nodes[2].ns().In(clients[1].sid).SocketsJoin(ctx, "r"); err != nil {
 		t.Fatal(err)
 	}
-	if err := nodes[0].ns().To("r").Emit("room", 2); err != nil {
+	if err := nodes[0].ns().To("r").Emit(ctxT(t), "room", 2); err != nil {
 		t.Fatal(err)
 	}
 	expectEvent(t, clients[1], "room", "2")
 	// Except: everyone but the client of node 2.
-	if err := nodes[0].ns().Except(clients[2].sid).Emit("except", 3); err != nil {
+	if err := nodes[0].ns().Except(clients[2].sid).Emit(ctxT(t), "except", 3); err != nil {
 		t.Fatal(err)
 	}
 	expectEvent(t, clients[0], "except", "3")
@@ -109,7 +109,7 @@ func testBroadcast(t *testing.T, opts redis.Options) {
 	if err := nodes[1].ns().In(clients[1].sid).SocketsJoin(ctx, "r2"); err != nil {
 		t.Fatal(err)
 	}
-	if err := nodes[2].ns().To("r", "r2", clients[0].sid).Emit("multi", 4); err != nil {
+	if err := nodes[2].ns().To("r", "r2", clients[0].sid).Emit(ctxT(t), "multi", 4); err != nil {
 		t.Fatal(err)
 	}
 	expectEvent(t, clients[0], "multi", "4")
@@ -118,13 +118,13 @@ func testBroadcast(t *testing.T, opts redis.Options) {
 	// packet is dropped while a write is in flight); Local stays on its
 	// node.
 	time.Sleep(100 * time.Millisecond)
-	if err := nodes[0].ns().Volatile().Emit("volatile", 5); err != nil {
+	if err := nodes[0].ns().Volatile().Emit(ctxT(t), "volatile", 5); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range clients {
 		expectEvent(t, c, "volatile", "5")
 	}
-	if err := nodes[1].ns().Local().Emit("local", 6); err != nil {
+	if err := nodes[1].ns().Local().Emit(ctxT(t), "local", 6); err != nil {
 		t.Fatal(err)
 	}
 	expectEvent(t, clients[1], "local", "6")
@@ -138,7 +138,7 @@ func TestBinaryBroadcast(t *testing.T) { forModes(t, testBinaryBroadcast) }
 func testBinaryBroadcast(t *testing.T, opts redis.Options) {
 	nodes, clients := three(t, opts, nil)
 	blob := []byte{0, 1, 2, 255}
-	if err := nodes[0].ns().Emit("bin", blob, map[string]any{"inner": []byte("x")}); err != nil {
+	if err := nodes[0].ns().Emit(ctxT(t), "bin", blob, map[string]any{"inner": []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range clients {
@@ -197,7 +197,7 @@ func testSocketsLeaveAndDisconnect(t *testing.T, opts redis.Options) {
 	if err := nodes[0].ns().In("all").Except(clients[0].sid).SocketsLeave(ctx, "all"); err != nil {
 		t.Fatal(err)
 	}
-	if err := nodes[2].ns().To("all").Emit("left", 1); err != nil {
+	if err := nodes[2].ns().To("all").Emit(ctxT(t), "left", 1); err != nil {
 		t.Fatal(err)
 	}
 	expectEvent(t, clients[0], "left", "1")
@@ -250,7 +250,7 @@ func testFetchSockets(t *testing.T, opts redis.Options) {
 	// RemoteSocket acts where the socket lives.
 	for _, s := range socks {
 		if s.ID == clients[2].sid {
-			if err := s.Emit("direct", 7); err != nil {
+			if err := s.Emit(ctxT(t), "direct", 7); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -373,6 +373,6 @@ func TestSpecificResponseChannel(t *testing.T) {
 	if err := nodes[0].ns().In(clients[2].sid).SocketsJoin(ctxT(t), "x"); err != nil {
 		t.Fatal(err)
 	}
-	_ = plain.ns().To("x").Emit("x", 1)
+	_ = plain.ns().To("x").Emit(ctxT(t), "x", 1)
 	expectEvent(t, clients[2], "x", "1")
 }

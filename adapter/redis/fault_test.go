@@ -24,7 +24,7 @@ func TestRedisRestart(t *testing.T) {
 			opts := redis.Options{URL: r.url(), Sharded: sharded, RequestsTimeout: time.Second}
 			nodes := newCluster(t, 2, opts, nil)
 			c := dial(t, nodes[1])
-			if err := nodes[0].ns().Emit("before", 1); err != nil {
+			if err := nodes[0].ns().Emit(context.Background(), "before", 1); err != nil {
 				t.Fatal(err)
 			}
 			expectEvent(t, c, "before", "1")
@@ -35,7 +35,7 @@ func TestRedisRestart(t *testing.T) {
 			})
 			failedBefore := nodes[0].a.Stats().PublishErrors
 			for i := range 3 {
-				if err := nodes[0].ns().Emit("lost", i); err == nil {
+				if err := nodes[0].ns().Emit(context.Background(), "lost", i); err == nil {
 					t.Fatal("publish with Redis down reported no error")
 				}
 			}
@@ -61,7 +61,7 @@ func TestRedisRestart(t *testing.T) {
 				t.Fatal("the client that may have missed messages was not disconnected")
 			}
 			c = dial(t, nodes[1])
-			waitFor(t, 5*time.Second, func() bool { return nodes[0].ns().Emit("after", 2) == nil })
+			waitFor(t, 5*time.Second, func() bool { return nodes[0].ns().Emit(context.Background(), "after", 2) == nil })
 			expectEvent(t, c, "after", "2")
 			if s := nodes[1].a.Stats(); s.Disconnects < 1 || s.LossesDetected < 1 || s.ClientsReconnected != 1 {
 				t.Fatalf("stats %+v", s)

@@ -83,7 +83,7 @@ func TestStreamsSequenceGap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := n.ns().Emit("ready", 0); err != nil { // the reader runs
+	if err := n.ns().Emit(context.Background(), "ready", 0); err != nil { // the reader runs
 		t.Fatal(err)
 	}
 	expectEvent(t, c, "ready", "0")

@@ -283,7 +283,7 @@ func TestRedisClusterShardedRooms(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, wait, func() bool { return len(c.shardChannels(t, nsChannel+"r0#")) == 0 })
-	if err := nodes[1].ns().To("r0").Emit("gone", 1); err != nil {
+	if err := nodes[1].ns().To("r0").Emit(ctxT(t), "gone", 1); err != nil {
 		t.Fatal(err)
 	}
 	for _, cl := range clients {
@@ -309,7 +309,7 @@ func exactlyOnce(t *testing.T, nodes []*node, clients []*client, rooms []string)
 	for r := range rounds {
 		for i, n := range nodes {
 			all := fmt.Sprintf("all-%d-%d", i, r)
-			if err := n.ns().Emit("e", all); err != nil {
+			if err := n.ns().Emit(ctxT(t), "e", all); err != nil {
 				t.Fatal(err)
 			}
 			for k := range clients {
@@ -317,7 +317,7 @@ func exactlyOnce(t *testing.T, nodes []*node, clients []*client, rooms []string)
 			}
 			for j, room := range rooms {
 				v := fmt.Sprintf("%s-%d-%d", room, i, r)
-				if err := n.ns().To(room).Emit("e", v); err != nil {
+				if err := n.ns().To(room).Emit(ctxT(t), "e", v); err != nil {
 					t.Fatal(err)
 				}
 				want[j%len(clients)][v]++

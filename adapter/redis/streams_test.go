@@ -208,7 +208,7 @@ func publish(t *testing.T, srv *socketio.Server, event string, n int, gap time.D
 		if at != nil {
 			at(i)
 		}
-		if err := srv.Of("/").Emit(event, i); err != nil {
+		if err := srv.Of("/").Emit(context.Background(), event, i); err != nil {
 			t.Errorf("emit %d: %v", i, err)
 			return
 		}
@@ -389,7 +389,7 @@ func TestStreamsRecoveryReplacesAStaleSocket(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the connection handler did not run")
 	}
-	seq := func(i int) { _ = n.srv.To("board").Emit("seq", i) }
+	seq := func(i int) { _ = n.srv.To("board").Emit(context.Background(), "seq", i) }
 	seq(1)
 	offset := nextSeq(t, ctx, old)[1]
 	seq(2) // reaches the stale socket only: the client has given it up

@@ -249,9 +249,9 @@ func (b *broadcaster) run(quit chan struct{}, rate float64, d time.Duration, siz
 			buf = append(buf, ':')
 			payload := string(buf) + pad[:max(0, size-len(buf))]
 			if rooms > 0 {
-				_ = b.ns.To(names[sent%rooms]).Emit("tick", payload)
+				_ = b.ns.To(names[sent%rooms]).Emit(context.Background(), "tick", payload)
 			} else {
-				_ = b.ns.Emit("tick", payload)
+				_ = b.ns.Emit(context.Background(), "tick", payload)
 			}
 		}
 	}

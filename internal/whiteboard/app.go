@@ -80,7 +80,7 @@ func (a *App) totalLocked(now time.Time) int {
 func (a *App) onConnection(s *socketio.Socket) {
 	s.On("drawing", func(e *socketio.Event) {
 		if len(e.Args) == 1 && !e.Args[0].HasBinary() {
-			_ = s.Broadcast().Emit("drawing", e.Args[0])
+			_ = s.Broadcast().Emit(context.Background(), "drawing", e.Args[0])
 		}
 	})
 	s.OnDisconnect(func(string) { a.countChanged() })
@@ -108,7 +108,7 @@ func (a *App) publishTotal() {
 	a.total = total
 	a.mu.Unlock()
 	if changed {
-		_ = a.ns.Local().Emit("clients", map[string]int{"count": total})
+		_ = a.ns.Local().Emit(context.Background(), "clients", map[string]int{"count": total})
 	}
 }
 

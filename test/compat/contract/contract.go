@@ -153,12 +153,12 @@ func mainHandlers(io *socketio.Server, s *socketio.Socket, last *reasons) {
 		if o.Volatile {
 			op = op.Volatile()
 		}
-		_ = op.Emit(o.Event, o.args()...)
+		_ = op.Emit(context.Background(), o.Event, o.args()...)
 		_ = e.Ack(true)
 	})
 	s.On("broadcast-others", func(e *socketio.Event) {
 		o := decodeOpts(e)
-		_ = s.Broadcast().Emit(o.Event, o.args()...)
+		_ = s.Broadcast().Emit(context.Background(), o.Event, o.args()...)
 		_ = e.Ack(true)
 	})
 	s.On("server-ack", func(e *socketio.Event) {

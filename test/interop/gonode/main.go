@@ -154,7 +154,7 @@ func (n *node) control(w http.ResponseWriter, req *http.Request) {
 	ns := n.srv.Of("/")
 	switch req.URL.Path[len("/ctl/"):] {
 	case "emit":
-		out["error"] = errString(n.op(r).Emit(r.Event, r.values()...))
+		out["error"] = errString(n.op(r).Emit(context.Background(), r.Event, r.values()...))
 	case "emitWithAck":
 		res, err := n.op(r).EmitWithAck(ctx, r.Event, r.values()...)
 		out["responses"], out["error"] = res, errString(err)
