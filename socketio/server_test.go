@@ -279,3 +279,36 @@ func TestServerShortcuts(t *testing.T) {
 		return nil
 	}, waitTimeout)
 }
+
+func TestHandshakeJSON(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, nil)
+	socks := sockets(srv.Of("/"))
+	srv.Connect(t, socketiotest.WebSocket, "/", map[string]string{"token": "t"})
+	s := recv(t, socks)
+	b, err := json.Marshal(s.Handshake())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Headers map[string]any  `json:"headers"`
+		Time    string          `json:"time"`
+		Issued  int64           `json:"issued"`
+		Query   map[string]any  `json:"query"`
+		Auth    json.RawMessage `json:"auth"`
+		Address string          `json:"address"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handshake()
+	if got.Issued != h.Time.UnixMilli() || !strings.Contains(got.Time, "GMT") || got.Query["EIO"] != "4" ||
+		string(got.Auth) != `{"token":"t"}` || got.Address != "127.0.0.1" {
+		t.Errorf("handshake JSON %s", b)
+	}
+	for k := range got.Headers {
+		if k != strings.ToLower(k) {
+			t.Errorf("header %q not lower-case", k)
+		}
+	}
+}
