@@ -40,7 +40,15 @@ func (m SubscriptionMode) String() string {
 type Options struct {
 	// URL of the Redis server, such as "redis://user:pass@host:6379/0".
 	// Ignored when Client is set. Empty means redis://127.0.0.1:6379.
+	//
+	// Several seeds go in addr parameters
+	// (redis://host1:6379?addr=host2:6379): the nodes of a Redis Cluster,
+	// or with master_set=<name> the Sentinels of a master. See NewClient
+	// for the parameters of TLS.
 	URL string
+	// TLS configures TLS (a client certificate, CAs, the server name)
+	// when the adapter connects from URL. Ignored when Client is set.
+	TLS *TLSOptions
 	// Client is an existing rueidis client to use. The adapter takes a
 	// dedicated connection from it for subscriptions (on a Redis Cluster
 	// in sharded mode, one per master) and never closes it.

@@ -55,20 +55,12 @@ func New(ctx context.Context, opts Options) (*Adapter, error) {
 		nsps: make(map[nsAdapter]struct{})}
 	a.client = o.Client
 	if a.client == nil {
-		co, err := rueidis.ParseURL(o.URL)
-		if err != nil {
-			return nil, fmt.Errorf("redis adapter: %w", err)
-		}
-		co.DisableCache = true
-		if a.client, err = rueidis.NewClient(co); err != nil {
-			return nil, fmt.Errorf("redis adapter: connecting to %s: %w", co.InitAddress, err)
+		var err error
+		if a.client, err = NewClient(ctx, o); err != nil {
+			return nil, err
 		}
 		a.ownClient = true
-	}
-	if err := a.client.Do(ctx, a.client.B().Ping().Build()).Error(); err != nil {
-		if a.ownClient {
-			a.client.Close()
-		}
+	} else if err := pingAny(ctx, a.client); err != nil {
 		return nil, fmt.Errorf("redis adapter: ping: %w", err)
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/redis/rueidis"
-
 	"github.com/switchboard-io/switchboard/adapter/redis"
 	"github.com/switchboard-io/switchboard/cluster"
 	"github.com/switchboard-io/switchboard/internal/config"
@@ -21,14 +19,9 @@ func newCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) (*nod
 	if cfg.RedisURL == "" {
 		return nil, nil
 	}
-	opt, err := rueidis.ParseURL(cfg.RedisURL)
+	client, err := redis.NewClient(ctx, redis.Options{URL: cfg.RedisURL, TLS: redisTLS(cfg), Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("--redis: %w", err)
-	}
-	opt.DisableCache = true
-	client, err := rueidis.NewClient(opt)
-	if err != nil {
-		return nil, fmt.Errorf("--redis: connecting: %w", err)
 	}
 	ropts := redis.Options{Client: client, Key: cfg.RedisKey, Sharded: cfg.RedisSharded, Logger: log}
 	if cfg.Recovery {
@@ -67,6 +60,17 @@ func newCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) (*nod
 		return nil
 	}
 	return c, nil
+}
+
+// redisTLS returns the TLS options of the redis-tls-* settings, nil when
+// none is set.
+func redisTLS(cfg *config.Config) *redis.TLSOptions {
+	t := &redis.TLSOptions{CertFile: cfg.RedisTLSCert, KeyFile: cfg.RedisTLSKey, CAFile: cfg.RedisTLSCA,
+		ServerName: cfg.RedisTLSServerName}
+	if *t == (redis.TLSOptions{}) {
+		return nil
+	}
+	return t
 }
 
 // deregisterTimeout bounds the removal of the node's registration at

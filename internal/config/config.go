@@ -80,6 +80,12 @@ type Config struct {
 	RedisKey string
 	// RedisSharded selects Redis 7 sharded pub/sub.
 	RedisSharded bool
+	// RedisTLSCert and RedisTLSKey are a client certificate and its key
+	// for a Redis that requires one; RedisTLSCA the CAs trusted to sign
+	// the server's certificate; RedisTLSServerName the name checked in
+	// it. Any of them turns TLS on. The files are read again when they
+	// change.
+	RedisTLSCert, RedisTLSKey, RedisTLSCA, RedisTLSServerName string
 	// StickinessFree serves sessions owned by other nodes (forwarding and
 	// takeover), so any load balancer works without sticky sessions.
 	StickinessFree bool
@@ -174,9 +180,13 @@ func settings(c *Config) []setting {
 		{"log-format", "SWITCHBOARD_LOG_FORMAT", "log format: text or json", str(&c.LogFormat, "text")},
 		{"shutdown-grace", "SWITCHBOARD_SHUTDOWN_GRACE", "longest shutdown after SIGTERM", dur(&c.ShutdownGrace, 30*time.Second)},
 		{"drain-window", "SWITCHBOARD_DRAIN_WINDOW", "spread the closing of connections over this long after SIGTERM", dur(&c.DrainWindow, 10*time.Second)},
-		{"redis", "SWITCHBOARD_REDIS_URL", "Redis URL (redis://host:port/db): join a cluster", str(&c.RedisURL, "")},
+		{"redis", "SWITCHBOARD_REDIS_URL", "Redis URL: join a cluster. redis://[user:pass@]host:port/db, rediss:// for TLS; more seeds (Redis Cluster nodes, Sentinels) as &addr=host:port, a Sentinel master as &master_set=name (see docs/kubernetes.md)", str(&c.RedisURL, "")},
 		{"redis-key", "SWITCHBOARD_REDIS_KEY", "key prefix of the Redis adapter's channels", str(&c.RedisKey, "socket.io")},
 		{"redis-sharded", "SWITCHBOARD_REDIS_SHARDED", "use Redis 7 sharded pub/sub (SPUBLISH/SSUBSCRIBE)", boolean(&c.RedisSharded)},
+		{"redis-tls-cert", "SWITCHBOARD_REDIS_TLS_CERT", "PEM client certificate for a Redis that requires one (tls-auth-clients), with --redis-tls-key; read again when it changes; turns TLS on", str(&c.RedisTLSCert, "")},
+		{"redis-tls-key", "SWITCHBOARD_REDIS_TLS_KEY", "PEM private key of --redis-tls-cert", str(&c.RedisTLSKey, "")},
+		{"redis-tls-ca", "SWITCHBOARD_REDIS_TLS_CA", "PEM CA certificates trusted for the Redis server's certificate (default: the system's); read again when it changes; turns TLS on", str(&c.RedisTLSCA, "")},
+		{"redis-tls-server-name", "SWITCHBOARD_REDIS_TLS_SERVER_NAME", "name the Redis server's certificate must carry (default: the host of --redis); turns TLS on", str(&c.RedisTLSServerName, "")},
 		{"stickiness-free", "SWITCHBOARD_STICKINESS_FREE", "serve sessions owned by other nodes, so no sticky sessions are needed (needs --redis and --cluster-secret)", boolean(&c.StickinessFree)},
 		{"cluster-secret", "SWITCHBOARD_CLUSTER_SECRET", "secret that authenticates requests between nodes", str(&c.ClusterSecret, "")},
 		{"advertise-addr", "SWITCHBOARD_ADVERTISE_ADDR", "host:port other nodes reach this node's internal listener at (default: the internal listener's address)", str(&c.AdvertiseAddr, "")},
@@ -267,6 +277,12 @@ func (c *Config) finish() error {
 	}
 	if c.ShutdownGrace <= 0 {
 		errs = append(errs, errors.New("shutdown-grace must be positive"))
+	}
+	if (c.RedisTLSCert == "") != (c.RedisTLSKey == "") {
+		errs = append(errs, errors.New("redis-tls-cert and redis-tls-key go together"))
+	}
+	if c.RedisURL == "" && c.RedisTLSCert+c.RedisTLSCA+c.RedisTLSServerName != "" {
+		errs = append(errs, errors.New("the redis-tls-* settings need --redis"))
 	}
 	if c.StickinessFree && (c.RedisURL == "" || c.ClusterSecret == "") {
 		errs = append(errs, errors.New("stickiness-free needs --redis and --cluster-secret"))

@@ -5,9 +5,11 @@
 package redistest
 
 import (
+	"bufio"
 	"net"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -22,21 +24,26 @@ type Server struct {
 }
 
 // Start runs a redis-server and waits until it accepts connections. It
-// skips the test when redis-server is not installed.
+// fails the test when redis-server is not installed: a missing server must
+// not pass for a working one.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{}
+	s.Addr = s.start(t)
+	return s
+}
+
+// start runs redis-server on a free plain port with args, and returns once
+// that port accepts connections.
+func (s *Server) start(t testing.TB, args ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		t.Skip("redis-server not installed")
+		t.Fatal("redis-server not installed (Debian package redis-server): the test needs it")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
-	s.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	plain := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
+	_, port, _ := net.SplitHostPort(plain)
+	s.cmd = exec.Command(bin, append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, args...)...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -46,15 +53,26 @@ func Start(t testing.TB) *Server {
 		_ = s.cmd.Wait()
 	})
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.Dial("tcp", s.Addr); err == nil {
+		if c, err := net.Dial("tcp", plain); err == nil {
 			c.Close()
-			return s
+			return plain
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("redis-server did not start")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// FreePort returns a loopback TCP port free at the time of the call.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // URL returns the server's redis:// URL.
@@ -69,3 +87,23 @@ func (s *Server) Kill() {
 // Freeze stops the server without closing anything: connections stay open
 // (new ones are even accepted by the kernel) but no request is answered.
 func (s *Server) Freeze() { _ = s.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Command sends one inline command to the server's plain port and returns
+// the first line of its reply ("+OK", ":1", "-ERR ...").
+func (s *Server) Command(t testing.TB, cmd string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte(cmd + "\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	return strings.TrimRight(line, "\r\n")
+}
