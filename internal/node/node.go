@@ -167,8 +167,8 @@ func (n *Node) InternalAddr() net.Addr { return n.internalLn.Addr() }
 func (n *Node) Ready() bool { return n.ready.Load() }
 
 // Shutdown drains the node: readiness goes false and new handshakes are
-// refused at once, existing connections are closed in batches over the
-// drain window (a transport close: clients reconnect elsewhere), then the
+// refused at once, existing connections are closed evenly over the drain
+// window (a transport close: clients reconnect elsewhere), then the
 // servers stop. ctx bounds the whole shutdown.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.ready.Store(false)
@@ -182,43 +182,6 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		errs = append(errs, n.cluster.Close(ctx))
 	}
 	return errors.Join(errs...)
-}
-
-// Drain closes the connections of eng in equal batches spread over window,
-// each with a graceful transport close, and returns when all are closed or
-// ctx is done.
-func Drain(ctx context.Context, eng *engineio.Server, window time.Duration) {
-	conns := eng.Conns()
-	if len(conns) == 0 {
-		return
-	}
-	const step = 100 * time.Millisecond
-	batches := max(1, int(window/step))
-	per := (len(conns) + batches - 1) / batches
-	t := time.NewTicker(step)
-	defer t.Stop()
-	for len(conns) > 0 {
-		k := min(per, len(conns))
-		for _, c := range conns[:k] {
-			c.Close()
-		}
-		conns = conns[k:]
-		if len(conns) == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-	for eng.Count() > 0 {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 func (n *Node) internalMux() *http.ServeMux {
