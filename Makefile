@@ -40,9 +40,15 @@ image-binary: assets
 test: vet test-go fuzz image-binary test-compat test-browser test-interop test-lb test-rolling test-recovery test-bench test-k8s
 	@echo "make test: all suites passed"
 
+# staticcheck is pinned here and fetched from the module proxy by go run
+# (it is a tool of ours, not a dependency of the module).
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) run ./internal/doccheck .
 
 test-go: assets
 	$(GO) test -race -count=1 ./...

@@ -194,6 +194,7 @@ type PartialError struct {
 	Cause error
 }
 
+// Error says how many of the expected answers arrived.
 func (e *PartialError) Error() string {
 	return "operation has timed out: " + strconv.Itoa(e.Received) + " of " + strconv.Itoa(e.Expected) + " responses received"
 }

@@ -76,6 +76,7 @@ type ConnectError struct {
 	Data json.RawMessage
 }
 
+// Error returns the server's message with the namespace it refused.
 func (e *ConnectError) Error() string {
 	return "socketio client: connection to namespace " + strconv.Quote(e.Namespace) + " refused: " + e.Message
 }
@@ -107,6 +108,7 @@ type TransportError struct {
 	Err error
 }
 
+// Error describes the transport failure and its cause.
 func (e *TransportError) Error() string {
 	s := "socketio client: " + e.Transport + " " + e.Op
 	if e.StatusCode != 0 {
@@ -124,6 +126,7 @@ func (e *TransportError) Error() string {
 	return s
 }
 
+// Unwrap returns the cause of the failure.
 func (e *TransportError) Unwrap() error { return e.Err }
 
 func transportErr(transport, op string, err error) *TransportError {

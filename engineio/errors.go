@@ -44,6 +44,7 @@ type RequestError struct {
 	Context string
 }
 
+// Error returns the message, with its context when there is one.
 func (e *RequestError) Error() string {
 	if e.Context != "" {
 		return "engine.io: " + e.Message + " (" + e.Context + ")"

@@ -79,6 +79,7 @@ type ArgError struct {
 	Err   error
 }
 
+// Error names the argument and the cause.
 func (e *ArgError) Error() string { return "argument " + strconv.Itoa(e.Index) + ": " + e.Err.Error() }
 
 // Unwrap returns the decoding error.

@@ -59,6 +59,7 @@ type ConnectError struct {
 	Data any
 }
 
+// Error returns the message sent to the client.
 func (e *ConnectError) Error() string { return e.Message }
 
 // connectErrorPayload encodes err as Node's CONNECT_ERROR payload.

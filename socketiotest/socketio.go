@@ -21,6 +21,7 @@ type ConnectError struct {
 	Raw json.RawMessage
 }
 
+// Error returns the server's message.
 func (e *ConnectError) Error() string {
 	return fmt.Sprintf("socketiotest: connection to %s refused: %s", e.Namespace, e.Message)
 }
