@@ -1,7 +1,6 @@
 package redistest
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -92,7 +91,7 @@ func StartTLS(t testing.TB, p *PKI, args ...string) *TLSServer {
 			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatal(fmt.Sprintf("redis-server's TLS port %s did not open", s.TLSAddr))
+			t.Fatalf("redis-server's TLS port %s did not open", s.TLSAddr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
