@@ -9,7 +9,7 @@ BIN       := bin
 FUZZTIME  ?= 10s
 # Parsers fuzzed by `make fuzz` (package:target).
 FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
-	./engineio:FuzzDecodePayload ./engineio:FuzzDecodeText ./engineio:FuzzReadMessage \
+	./eio:FuzzDecodePayload ./eio:FuzzDecodeText ./engineio:FuzzReadMessage \
 	./internal/clusterwire:FuzzDecodeBroadcast ./internal/clusterwire:FuzzDecodeRequest \
 	./internal/clusterwire:FuzzDecodeMessage ./internal/clusterwire:FuzzTranscode \
 	./internal/clusterwire:FuzzDecodeStreamEntry ./internal/clusterwire:FuzzDecodeSession \

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/switchboard-io/switchboard/engineio"
+	"github.com/switchboard-io/switchboard/eio"
 	"github.com/switchboard-io/switchboard/parser"
 )
 
@@ -133,7 +133,7 @@ type Flags struct {
 // Message is one Socket.IO packet encoded once for all its recipients.
 type Message struct {
 	Packet   *parser.Packet
-	Frames   []*engineio.Packet
+	Frames   []*eio.Packet
 	Volatile bool
 	// Fanout is the number of local sockets the message is being
 	// delivered to, set by the adapter before the first delivery (0 when
@@ -144,12 +144,12 @@ type Message struct {
 // Encode encodes p once into Engine.IO packets: a text message followed by
 // one binary message per attachment.
 func Encode(p *parser.Packet, f Flags) *Message {
-	frames := make([]*engineio.Packet, 0, 1+len(p.Attachments))
-	head := engineio.NewMessage(p.AppendEncode(nil))
+	frames := make([]*eio.Packet, 0, 1+len(p.Attachments))
+	head := eio.NewMessage(p.AppendEncode(nil))
 	head.NoCompress = f.NoCompress
 	frames = append(frames, head)
 	for _, a := range p.Attachments {
-		b := engineio.NewBinaryMessage(a)
+		b := eio.NewBinaryMessage(a)
 		b.NoCompress = f.NoCompress
 		frames = append(frames, b)
 	}

@@ -1,7 +1,7 @@
 package client
 
 import (
-	"github.com/switchboard-io/switchboard/engineio"
+	"github.com/switchboard-io/switchboard/eio"
 	"github.com/switchboard-io/switchboard/socketio"
 	"github.com/switchboard-io/switchboard/test/compat/contract"
 )
@@ -12,6 +12,6 @@ import (
 func setupContract(io *socketio.Server) {
 	contract.Setup(io)
 	io.Of("/").OnConnection(func(s *socketio.Socket) {
-		s.On("garbage", func(*socketio.Event) { _ = s.Conn().Send(engineio.NewMessage([]byte("9"))) })
+		s.On("garbage", func(*socketio.Event) { _ = s.Conn().Send(eio.NewMessage([]byte("9"))) })
 	})
 }

@@ -10,19 +10,19 @@ import (
 	"sync"
 	"time"
 
-	"github.com/switchboard-io/switchboard/engineio"
+	"github.com/switchboard-io/switchboard/eio"
 	"github.com/switchboard-io/switchboard/parser"
 )
 
 // Engine.IO packet types (the first byte of a text packet), as bytes.
 const (
-	pktOpen    = byte(engineio.PacketOpen)
-	pktClose   = byte(engineio.PacketClose)
-	pktPing    = byte(engineio.PacketPing)
-	pktPong    = byte(engineio.PacketPong)
-	pktMessage = byte(engineio.PacketMessage)
-	pktUpgrade = byte(engineio.PacketUpgrade)
-	pktNoop    = byte(engineio.PacketNoop)
+	pktOpen    = byte(eio.PacketOpen)
+	pktClose   = byte(eio.PacketClose)
+	pktPing    = byte(eio.PacketPing)
+	pktPong    = byte(eio.PacketPong)
+	pktMessage = byte(eio.PacketMessage)
+	pktUpgrade = byte(eio.PacketUpgrade)
+	pktNoop    = byte(eio.PacketNoop)
 )
 
 // closeTimeout bounds how long a graceful close waits for queued packets
@@ -389,29 +389,29 @@ func pollingLen(f frame) int {
 }
 
 // appendPayload appends frames as a v4 polling payload
-// (engineio.AppendPayload: packets joined by the record separator, binary
+// (eio.AppendPayload: packets joined by the record separator, binary
 // ones as "b<base64>").
 func appendPayload(dst []byte, frames []frame) []byte {
-	ps := make([]engineio.Packet, len(frames))
-	packets := make([]*engineio.Packet, len(frames))
+	ps := make([]eio.Packet, len(frames))
+	packets := make([]*eio.Packet, len(frames))
 	for i, f := range frames {
 		p := &ps[i]
 		if f.binary {
-			p.Type, p.Data, p.Binary = engineio.PacketMessage, f.data, true
+			p.Type, p.Data, p.Binary = eio.PacketMessage, f.data, true
 		} else {
-			p.Type, p.Data = engineio.PacketType(f.data[0]), f.data[1:]
+			p.Type, p.Data = eio.PacketType(f.data[0]), f.data[1:]
 		}
 		packets[i] = p
 	}
-	return engineio.AppendPayload(dst, packets...)
+	return eio.AppendPayload(dst, packets...)
 }
 
 // decodePayload splits a v4 polling payload into packets
-// (engineio.DecodePayload). On the first invalid packet it returns the
+// (eio.DecodePayload). On the first invalid packet it returns the
 // packets before it and errParse, as engine.io-parser does.
 func decodePayload(body []byte) ([]inPacket, error) {
 	out := make([]inPacket, 0, 1+bytes.Count(body, []byte{0x1e})) // 0x1e: the separator
-	err := engineio.DecodePayload(body, func(typ engineio.PacketType, data []byte, binary bool) error {
+	err := eio.DecodePayload(body, func(typ eio.PacketType, data []byte, binary bool) error {
 		out = append(out, inPacket{typ: byte(typ), data: data, binary: binary})
 		return nil
 	})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws/wsutil"
+	"github.com/switchboard-io/switchboard/eio"
 	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/socketiotest"
 )
@@ -31,7 +32,7 @@ func (h *recorder) OnOpen(c *engineio.Conn) {
 }
 
 func (h *recorder) OnMessage(c *engineio.Conn, data []byte, binary bool) {
-	_ = c.Send(engineio.NewMessage(append([]byte("echo:"), data...)))
+	_ = c.Send(eio.NewMessage(append([]byte("echo:"), data...)))
 }
 
 func (h *recorder) OnClose(*engineio.Conn, string) {}

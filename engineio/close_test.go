@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/switchboard-io/switchboard/eio"
 )
 
 // Conn.Close delivers what is queued, then ends the session: a close packet
@@ -20,11 +22,11 @@ func TestConnClose(t *testing.T) {
 			ts := newTestServer(t, nil)
 			c := ts.dial(tr)
 			conn := ts.conn(c.sid)
-			if err := conn.Send(NewMessage([]byte("a")), NewBinaryMessage([]byte{7})); err != nil {
+			if err := conn.Send(eio.NewMessage([]byte("a")), eio.NewBinaryMessage([]byte{7})); err != nil {
 				t.Fatal(err)
 			}
 			conn.Close()
-			if err := conn.Send(NewMessage([]byte("too late"))); !errors.Is(err, ErrClosed) {
+			if err := conn.Send(eio.NewMessage([]byte("too late"))); !errors.Is(err, ErrClosed) {
 				t.Fatalf("Send after Close: %v, want ErrClosed", err)
 			}
 			c.expect("4a", "bBw==")
@@ -117,7 +119,7 @@ func TestSlowClient(t *testing.T) {
 	// Fill the socket buffers until the writer blocks (the queue no longer
 	// drains), then overflow the queue: the close must not wait for the
 	// blocked write (WriteTimeout is a minute).
-	msg := NewMessage(make([]byte, 256<<10))
+	msg := eio.NewMessage(make([]byte, 256<<10))
 	sent := make(chan error, 1)
 	go func() {
 		var err error
@@ -145,7 +147,7 @@ func TestSlowClient(t *testing.T) {
 	if err := slow.Send(msg); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Send after the close: %v, want ErrClosed", err)
 	}
-	if err := other.Send(NewMessage([]byte("still here"))); err != nil {
+	if err := other.Send(eio.NewMessage([]byte("still here"))); err != nil {
 		t.Fatal(err)
 	}
 	fast.expectText("4still here")
@@ -177,10 +179,10 @@ func TestSlowClientPolling(t *testing.T) {
 	ts := newTestServer(t, &Options{MaxQueueBytes: 1000})
 	sid := ts.handshake()
 	c := ts.conn(sid)
-	if err := c.Send(NewMessage(make([]byte, 999))); err != nil { // 1000 bytes queued
+	if err := c.Send(eio.NewMessage(make([]byte, 999))); err != nil { // 1000 bytes queued
 		t.Fatal(err)
 	}
-	if err := c.Send(NewMessage(nil)); !errors.Is(err, ErrQueueFull) {
+	if err := c.Send(eio.NewMessage(nil)); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("Send: %v, want ErrQueueFull", err)
 	}
 	if got := ts.h.waitClose(t, sid); got != ReasonSlowClient {
@@ -198,7 +200,7 @@ func TestShutdown(t *testing.T) {
 	w, wsSID := ts.wsOpen()
 	up := ts.handshake()
 	upWS := ts.upgrade(up)
-	if err := ts.conn(wsSID).Send(NewMessage([]byte("bye"))); err != nil {
+	if err := ts.conn(wsSID).Send(eio.NewMessage([]byte("bye"))); err != nil {
 		t.Fatal(err)
 	}
 
@@ -247,7 +249,7 @@ func TestShutdownContext(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, nil)
 	sid := ts.handshake()
-	if err := ts.conn(sid).Send(NewMessage([]byte("never polled"))); err != nil {
+	if err := ts.conn(sid).Send(eio.NewMessage([]byte("never polled"))); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)

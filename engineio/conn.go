@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchboard-io/switchboard/eio"
 )
 
 type connState uint8
@@ -19,8 +21,8 @@ const (
 // Shared control packets: their encoded forms are built once for all
 // connections.
 var (
-	pingPacket  = &Packet{Type: PacketPing}
-	closePacket = &Packet{Type: PacketClose}
+	pingPacket  = &eio.Packet{Type: eio.PacketPing}
+	closePacket = &eio.Packet{Type: eio.PacketClose}
 )
 
 // Conn is one Engine.IO session. Its methods are safe for concurrent use.
@@ -41,8 +43,8 @@ type Conn struct {
 	mu         sync.Mutex
 	transport  string
 	state      connState
-	queue      []*Packet
-	spare      []*Packet // an empty queue slice kept for reuse
+	queue      []*eio.Packet
+	spare      []*eio.Packet // an empty queue slice kept for reuse
 	queueBytes int
 	// polling
 	getActive  bool
@@ -136,18 +138,18 @@ func (c *Conn) Writable() bool {
 // and ErrQueueFull (after closing the connection with ReasonSlowClient)
 // when the packets do not fit in the outbound queue. Packets are not
 // copied: they must not be modified after the call.
-func (c *Conn) Send(packets ...*Packet) error { return c.send(packets, false) }
+func (c *Conn) Send(packets ...*eio.Packet) error { return c.send(packets, false) }
 
 // Enqueue is Send for a packet sent to many connections: the caller only
 // queues, and the server's writers (one goroutine per core) write, so that
 // a fan-out costs its sender a queue append per connection and its writes
 // run on every core.
-func (c *Conn) Enqueue(packets ...*Packet) error { return c.send(packets, true) }
+func (c *Conn) Enqueue(packets ...*eio.Packet) error { return c.send(packets, true) }
 
-func (c *Conn) send(packets []*Packet, deferred bool) error {
+func (c *Conn) send(packets []*eio.Packet, deferred bool) error {
 	n := 0
 	for _, p := range packets {
-		n += p.wireLen()
+		n += p.WireLen()
 	}
 	c.mu.Lock()
 	if c.state != stateOpen {
@@ -194,7 +196,7 @@ func (c *Conn) wakeLocked() {
 }
 
 // takeQueueLocked removes and returns every queued packet. c.mu must be held.
-func (c *Conn) takeQueueLocked() []*Packet {
+func (c *Conn) takeQueueLocked() []*eio.Packet {
 	q := c.queue
 	c.queue, c.spare, c.queueBytes = c.spare, nil, 0
 	return q
@@ -203,7 +205,7 @@ func (c *Conn) takeQueueLocked() []*Packet {
 // recycleQueue gives back a slice returned by takeQueueLocked once its
 // packets are written, so that a busy connection does not allocate a new
 // queue for every batch.
-func (c *Conn) recycleQueue(q []*Packet) {
+func (c *Conn) recycleQueue(q []*eio.Packet) {
 	if cap(q) > maxSpareQueue {
 		return
 	}
@@ -394,15 +396,22 @@ func (c *Conn) onPong() {
 	}
 }
 
+// inPacket is a decoded inbound packet. Data aliases the input buffer.
+type inPacket struct {
+	typ    eio.PacketType
+	data   []byte
+	binary bool
+}
+
 // handlePacket handles one inbound packet on the active transport. c.recvMu
 // must be held. It returns false when the session was closed.
 func (c *Conn) handlePacket(p inPacket) bool {
 	c.srv.stats.packetsIn.Add(1)
 	c.srv.stats.bytesIn.Add(int64(len(p.data)))
 	switch p.typ {
-	case PacketPong:
+	case eio.PacketPong:
 		c.onPong()
-	case PacketMessage:
+	case eio.PacketMessage:
 		switch {
 		case !c.isOpen(): // Node drops the packets of a closing session
 		case !c.opened.Load():
@@ -410,13 +419,13 @@ func (c *Conn) handlePacket(p inPacket) bool {
 		default:
 			c.srv.handler.OnMessage(c, p.data, p.binary)
 		}
-	case PacketClose:
+	case eio.PacketClose:
 		c.mu.Lock()
 		c.noopOnExit = true
 		c.mu.Unlock()
 		c.closeNow(ReasonTransportClose)
 		return false
-	case PacketPing:
+	case eio.PacketPing:
 		// v4 clients never ping: Node closes with "invalid heartbeat direction".
 		c.closeNow(ReasonTransportError)
 		return false

@@ -15,9 +15,10 @@
 //
 // Every Conn has one outbound queue bounded in bytes (Options.MaxQueueBytes).
 // A client that does not keep up is closed with ReasonSlowClient and
-// counted; a send never blocks. A Packet is immutable and may be sent to any
-// number of connections: its WebSocket frame (server frames are unmasked, so
-// one frame fits every recipient) and its polling form are built once. On
+// counted; a send never blocks. An eio.Packet is immutable and may be sent
+// to any number of connections: its WebSocket frame (server frames are
+// unmasked, so one frame fits every recipient) and its polling form are
+// built once. On
 // an idle WebSocket, Send writes at once from the caller's goroutine with
 // one non-blocking vectored write. Enqueue, meant for fan-outs, puts the
 // connection in line for the server's writers instead, one goroutine per
@@ -49,9 +50,9 @@
 // goroutine, or the pending GET). Every goroutine the server starts is
 // tracked; Shutdown waits for them.
 //
-// # Polling payloads
+// # Wire codec
 //
-// AppendPayload and DecodePayload are the v4 polling payload codec (packets
-// joined by 0x1e, binary messages as "b<base64>"). The server's polling
-// transport uses them, and so does the Go client (package client).
+// Packets, their encoded forms and the polling payload format are package
+// eio, the codec this server shares with the Go client (package client),
+// the cluster adapters and the emitter. Conn.Send takes an *eio.Packet.
 package engineio

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"github.com/switchboard-io/switchboard/eio"
 	"github.com/switchboard-io/switchboard/engineio"
 )
 
@@ -18,10 +19,10 @@ func (echo) OnOpen(c *engineio.Conn) {}
 
 func (echo) OnMessage(c *engineio.Conn, data []byte, binary bool) {
 	if binary {
-		_ = c.Send(engineio.NewBinaryMessage(data))
+		_ = c.Send(eio.NewBinaryMessage(data))
 		return
 	}
-	_ = c.Send(engineio.NewMessage(data))
+	_ = c.Send(eio.NewMessage(data))
 }
 
 func (echo) OnClose(c *engineio.Conn, reason string) {}

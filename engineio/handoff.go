@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/switchboard-io/switchboard/eio"
 )
 
 // Router serves requests naming a session that this server does not hold,
@@ -115,7 +117,7 @@ func (s *Server) Adopt(h *Handoff, w http.ResponseWriter, r *http.Request, regis
 	c := newConn(s, h.SID, req, TransportPolling)
 	c.created = h.Created
 	for _, m := range h.Messages {
-		c.pendingIn = append(c.pendingIn, inPacket{typ: PacketMessage, data: m.Data, binary: m.Binary})
+		c.pendingIn = append(c.pendingIn, inPacket{typ: eio.PacketMessage, data: m.Data, binary: m.Binary})
 	}
 	rerr := s.register(c, false)
 	if registered != nil {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/switchboard-io/switchboard/eio"
 )
 
 func TestHandshakePolling(t *testing.T) {
@@ -133,7 +135,7 @@ func TestSendFromOnOpen(t *testing.T) {
 		t.Run(tr, func(t *testing.T) {
 			t.Parallel()
 			h := newTestHandler()
-			h.onOpen = func(c *Conn) { _ = c.Send(NewMessage([]byte("welcome"))) }
+			h.onOpen = func(c *Conn) { _ = c.Send(eio.NewMessage([]byte("welcome"))) }
 			ts := newTestServer(t, nil, h)
 			c := ts.dial(tr)
 			c.expect("4welcome")

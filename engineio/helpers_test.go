@@ -18,6 +18,8 @@ import (
 	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsflate"
+
+	"github.com/switchboard-io/switchboard/eio"
 )
 
 // waitTimeout bounds every wait of the tests. It is an upper bound for
@@ -65,9 +67,9 @@ func (h *testHandler) OnMessage(c *Conn, data []byte, binary bool) {
 		return
 	}
 	if binary {
-		_ = c.Send(NewBinaryMessage(data))
+		_ = c.Send(eio.NewBinaryMessage(data))
 	} else {
-		_ = c.Send(NewMessage(data))
+		_ = c.Send(eio.NewMessage(data))
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/switchboard-io/switchboard/eio"
 )
 
 // Idle WebSocket connections are watched by the poller: they hold no
@@ -51,7 +53,7 @@ func TestPartialWritesKeepFrames(t *testing.T) {
 	}
 	go func() {
 		for i := range count {
-			if conn.Send(&Packet{Type: PacketMessage, Data: payload(i)}) != nil {
+			if conn.Send(&eio.Packet{Type: eio.PacketMessage, Data: payload(i)}) != nil {
 				return
 			}
 			if i == count/2 {
@@ -95,7 +97,7 @@ func TestWriteDelayBatches(t *testing.T) {
 	conn := ts.conn(sid)
 	before := ts.srv.stats.writerWrites.Load()
 	for i := range 10 {
-		if err := conn.Send(&Packet{Type: PacketMessage, Data: []byte{byte('0' + i)}}); err != nil {
+		if err := conn.Send(&eio.Packet{Type: eio.PacketMessage, Data: []byte{byte('0' + i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -127,7 +129,7 @@ func TestEnqueueWritesInOrder(t *testing.T) {
 	}
 	before := ts.srv.stats.writerWrites.Load()
 	for n := range count {
-		p := NewMessage([]byte(fmt.Sprint(n)))
+		p := eio.NewMessage([]byte(fmt.Sprint(n)))
 		for _, c := range conns {
 			if err := c.Enqueue(p); err != nil {
 				t.Fatal(err)

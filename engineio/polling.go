@@ -9,14 +9,19 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/switchboard-io/switchboard/eio"
 )
 
 var (
-	noopBody      = []byte{byte(PacketNoop)}
-	closeBody     = []byte{byte(PacketClose)}
-	noopCloseBody = []byte{byte(PacketNoop), recordSeparator, byte(PacketClose)}
+	noopBody      = []byte{byte(eio.PacketNoop)}
+	closeBody     = []byte{byte(eio.PacketClose)}
+	noopCloseBody = []byte{byte(eio.PacketNoop), eio.RecordSeparator, byte(eio.PacketClose)}
 	okBody        = []byte("ok")
 )
+
+// payloadBuffers recycles the buffers polling responses are assembled in.
+var payloadBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // servePoll answers a long-polling GET: at once with every queued packet,
 // or when the first packet is queued, or with a noop during an upgrade.
@@ -64,7 +69,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 // waitPoll waits until the pending GET can be answered and returns its body
 // and the packets in it (nil body if the request was abandoned). closing
 // reports that the body ends with the session's close packet.
-func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*Packet, closing bool) {
+func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*eio.Packet, closing bool) {
 	defer func() {
 		c.mu.Lock()
 		c.getActive = false
@@ -90,13 +95,13 @@ func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*Packet, closin
 				// first and the close packet answers the next GET, so the
 				// client handles them (a Socket.IO DISCONNECT, say)
 				// before it sees the transport close.
-				c.queue, c.queueBytes = append(c.queue, closePacket), closePacket.wireLen()
+				c.queue, c.queueBytes = append(c.queue, closePacket), closePacket.WireLen()
 				packets = packets[:n-1]
 			}
 			closing = c.state == stateClosing && packets[len(packets)-1] == closePacket
 			c.mu.Unlock()
 			bp := payloadBuffers.Get().(*[]byte)
-			return AppendPayload((*bp)[:0], packets...), packets, closing
+			return eio.AppendPayload((*bp)[:0], packets...), packets, closing
 		case c.state == stateClosing:
 			c.mu.Unlock()
 			return noopCloseBody, nil, true
@@ -161,14 +166,14 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 		c.forwardMoved(w, r, body)
 		return
 	}
-	err = DecodePayload(body, func(typ PacketType, data []byte, binary bool) error {
+	err = eio.DecodePayload(body, func(typ eio.PacketType, data []byte, binary bool) error {
 		if c.isClosed() || !c.handlePacket(inPacket{typ: typ, data: data, binary: binary}) {
 			return errStop
 		}
 		return nil
 	})
 	c.recvMu.Unlock()
-	if err == ErrParse {
+	if err == eio.ErrParse {
 		c.closeNow(ReasonParseError)
 		c.srv.refuse(w, r, requestError(CodeBadRequest, "PARSE_ERROR"), false)
 		return

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-io/switchboard/eio"
 )
 
 // A POST is answered only after its packets were handled, so a GET right
@@ -237,7 +239,7 @@ func TestPollingLongPoll(t *testing.T) {
 	}
 	pending := ts.getAsync(t.Context(), sid)
 	waitFor(t, "a writable connection", c.Writable)
-	if err := c.Send(NewMessage([]byte("late")), NewBinaryMessage([]byte{0xff, 0})); err != nil {
+	if err := c.Send(eio.NewMessage([]byte("late")), eio.NewBinaryMessage([]byte{0xff, 0})); err != nil {
 		t.Fatal(err)
 	}
 	if res := awaitResponse(t, pending); res.body != "4late\x1eb/wA=" {
@@ -276,7 +278,7 @@ func TestPollingCompression(t *testing.T) {
 			t.Parallel()
 			ts := newTestServer(t, &Options{HTTPCompressionThreshold: tt.threshold})
 			sid := ts.handshake()
-			p := NewMessage([]byte(tt.msg))
+			p := eio.NewMessage([]byte(tt.msg))
 			p.NoCompress = tt.noCompress
 			if err := ts.conn(sid).Send(p); err != nil {
 				t.Fatal(err)

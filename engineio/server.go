@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchboard-io/switchboard/eio"
 )
 
 // Handler receives the events of every connection of a Server. For one
@@ -401,7 +403,7 @@ func (s *Server) register(c *Conn, track bool) *RequestError {
 
 // openPacket builds the handshake packet for c: exactly the five keys Node
 // sends, in Node's order.
-func (s *Server) openPacket(c *Conn) *Packet {
+func (s *Server) openPacket(c *Conn) *eio.Packet {
 	upgrades, _ := json.Marshal(s.opts.upgradesFor(c.Transport()))
 	b := make([]byte, 0, 128)
 	b = append(b, `{"sid":`...)
@@ -415,7 +417,7 @@ func (s *Server) openPacket(c *Conn) *Packet {
 	b = append(b, `,"maxPayload":`...)
 	b = strconv.AppendInt(b, s.opts.MaxHTTPBufferSize, 10)
 	b = append(b, '}')
-	return &Packet{Type: PacketOpen, Data: b}
+	return &eio.Packet{Type: eio.PacketOpen, Data: b}
 }
 
 func (s *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
@@ -437,7 +439,7 @@ func (s *Server) openPolling(c *Conn, w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, s.opts.Cookie.cookie(c.id))
 	}
 	c.start()
-	body := open.appendPolling(make([]byte, 0, len(open.Data)+1))
+	body := open.AppendPolling(make([]byte, 0, len(open.Data)+1))
 	writePollingBody(w, r, body, false, s.opts.HTTPCompressionThreshold)
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/switchboard-io/switchboard/eio"
 )
 
 func TestUpgrade(t *testing.T) {
@@ -30,7 +32,7 @@ func TestUpgrade(t *testing.T) {
 		t.Fatalf("GET during upgrade: %q, want \"6\"", res.body)
 	}
 	// Packets sent during the upgrade wait for the new transport.
-	if err := c.Send(NewMessage([]byte("queued"))); err != nil {
+	if err := c.Send(eio.NewMessage([]byte("queued"))); err != nil {
 		t.Fatal(err)
 	}
 	if c.Transport() != TransportPolling {
@@ -247,7 +249,7 @@ func TestUpgradeWhileClosing(t *testing.T) {
 	}
 	w.writeText("2probe")
 	w.expectText("3probe")
-	if err := c.Send(NewMessage([]byte("last words"))); err != nil {
+	if err := c.Send(eio.NewMessage([]byte("last words"))); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()

@@ -17,6 +17,8 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsflate"
+
+	"github.com/switchboard-io/switchboard/eio"
 )
 
 // WebSocket errors that end a session. Each maps to the close code sent to
@@ -258,7 +260,7 @@ func (c *Conn) completeUpgrade(t *wsTransport) bool {
 	if len(c.queue) > 0 || c.state == stateClosing {
 		if c.state == stateClosing && len(c.queue) > 0 && c.queue[len(c.queue)-1] == closePacket {
 			c.queue = c.queue[:len(c.queue)-1]
-			c.queueBytes -= closePacket.wireLen()
+			c.queueBytes -= closePacket.WireLen()
 		}
 		c.flushing = true
 		c.srv.goTracked(c.flushWebSocket)
@@ -344,12 +346,13 @@ func (c *Conn) readOne(t *wsTransport) bool {
 		}
 		return false
 	}
-	p := inPacket{typ: PacketMessage, data: data, binary: true}
+	p := inPacket{typ: eio.PacketMessage, data: data, binary: true}
 	if op == ws.OpText {
-		if p, err = decodeText(data); err != nil {
+		if p.typ, p.data, err = eio.DecodeText(data); err != nil {
 			c.closeNow(ReasonParseError)
 			return false
 		}
+		p.binary = false
 	}
 	c.recvMu.Lock()
 	ok := !c.isClosed() && c.handlePacket(p)
@@ -395,21 +398,21 @@ func (c *Conn) flushWebSocket() {
 // framesLocked returns what to write for packets: what an earlier
 // non-blocking write left, then a frame per packet. t.writeMu must be held;
 // the slice is t.bufs.
-func (t *wsTransport) framesLocked(packets []*Packet) (net.Buffers, error) {
+func (t *wsTransport) framesLocked(packets []*eio.Packet) (net.Buffers, error) {
 	bufs := append(t.bufs[:0], t.pending...)
 	clear(t.pending)
 	t.pending = t.pending[:0]
 	t.queued.Store(0)
 	for _, p := range packets {
-		if t.deflate && p.wireLen() >= t.threshold && !p.NoCompress {
-			f, err := compressedFrame(p)
+		if t.deflate && p.WireLen() >= t.threshold && !p.NoCompress {
+			f, err := p.CompressedFrame()
 			if err != nil {
 				return nil, err
 			}
 			bufs = append(bufs, f)
 			continue
 		}
-		bufs = append(bufs, p.frame())
+		bufs = append(bufs, p.WebSocketFrame())
 	}
 	t.bufs = bufs
 	return bufs, nil
@@ -424,7 +427,7 @@ func (t *wsTransport) releaseBufsLocked() {
 
 // writePackets writes packets as one batch of frames (one writev), after
 // what a non-blocking write left.
-func (t *wsTransport) writePackets(packets []*Packet) (int64, error) {
+func (t *wsTransport) writePackets(packets []*eio.Packet) (int64, error) {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
 	defer t.releaseBufsLocked()
@@ -441,7 +444,7 @@ func (t *wsTransport) writePackets(packets []*Packet) (int64, error) {
 // writeNow writes packets without waiting (one non-blocking writev) and
 // keeps what the socket did not take, to be written first by the next
 // write. done reports that nothing is left.
-func (t *wsTransport) writeNow(packets []*Packet) (n int64, done bool, err error) {
+func (t *wsTransport) writeNow(packets []*eio.Packet) (n int64, done bool, err error) {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
 	defer t.releaseBufsLocked()
@@ -678,6 +681,8 @@ func (t *wsTransport) readControl(h ws.Header) error {
 	return nil
 }
 
+// deflateTail ends every flushed DEFLATE block; permessage-deflate leaves
+// it out of the frame, so the reader adds it back.
 var deflateTail = []byte{0x00, 0x00, 0xff, 0xff}
 
 // inflate decompresses a permessage-deflate message, refusing output beyond
@@ -693,41 +698,4 @@ func inflate(p []byte, max int64) ([]byte, error) {
 		return nil, errTooLarge
 	}
 	return out, nil
-}
-
-var flateCompressors = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
-	return w
-}}
-
-// compressedFrame returns the permessage-deflate frame of p, building it
-// once: without context takeover the result depends only on p, so one
-// frame serves every recipient.
-func compressedFrame(p *Packet) ([]byte, error) {
-	if f := p.deflated.Load(); f != nil {
-		return *f, nil
-	}
-	var body bytes.Buffer
-	fw := flateCompressors.Get().(*flate.Writer)
-	defer flateCompressors.Put(fw)
-	fw.Reset(&body)
-	if !p.Binary {
-		_, _ = fw.Write([]byte{byte(p.Type)})
-	}
-	_, _ = fw.Write(p.Data)
-	if err := fw.Flush(); err != nil {
-		return nil, err
-	}
-	payload := bytes.TrimSuffix(body.Bytes(), deflateTail)
-	op := ws.OpText
-	if p.Binary {
-		op = ws.OpBinary
-	}
-	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(payload)), Rsv: ws.Rsv(true, false, false)}
-	out := bytes.NewBuffer(make([]byte, 0, ws.HeaderSize(h)+len(payload)))
-	_ = ws.WriteHeader(out, h)
-	out.Write(payload)
-	f := out.Bytes()
-	p.deflated.Store(&f)
-	return f, nil
 }

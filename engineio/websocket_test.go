@@ -8,6 +8,8 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsflate"
+
+	"github.com/switchboard-io/switchboard/eio"
 )
 
 func TestEcho(t *testing.T) {
@@ -254,7 +256,7 @@ func TestSharedPacket(t *testing.T) {
 		clients = append(clients, &eioClient{t: t, ts: ts, sid: sid, ws: w})
 	}
 	big := strings.Repeat("shared ", 100)
-	packets := []*Packet{NewMessage([]byte(big)), NewBinaryMessage([]byte{9, 8, 7}), NewMessage([]byte("small"))}
+	packets := []*eio.Packet{eio.NewMessage([]byte(big)), eio.NewBinaryMessage([]byte{9, 8, 7}), eio.NewMessage([]byte("small"))}
 	var wg sync.WaitGroup
 	for _, c := range clients {
 		conn := ts.conn(c.sid)
@@ -267,5 +269,30 @@ func TestSharedPacket(t *testing.T) {
 	wg.Wait()
 	for _, c := range clients {
 		c.expect("4"+big, "bCQgH", "4small")
+	}
+}
+
+// inflate reads what eio's CompressedFrame writes, and refuses output past
+// its limit and garbage.
+func TestInflate(t *testing.T) {
+	t.Parallel()
+	p := eio.NewMessage([]byte(strings.Repeat("abc", 1000)))
+	raw, err := p.CompressedFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ws.ReadFrame(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := inflate(f.Payload, 1e6)
+	if err != nil || string(out) != "4"+string(p.Data) {
+		t.Fatalf("inflate: %v, %d bytes", err, len(out))
+	}
+	if _, err := inflate(f.Payload, 100); err != errTooLarge {
+		t.Fatalf("inflate past the limit: %v", err)
+	}
+	if _, err := inflate([]byte{0xff, 0xff, 0xff}, 100); err != errProtocol {
+		t.Fatalf("inflate of garbage: %v", err)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/switchboard-io/switchboard/eio"
 	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/socketio"
 )
@@ -84,10 +85,10 @@ func (echoHandler) OnOpen(*engineio.Conn) {}
 
 func (echoHandler) OnMessage(c *engineio.Conn, data []byte, binary bool) {
 	if binary {
-		_ = c.Send(engineio.NewBinaryMessage(data))
+		_ = c.Send(eio.NewBinaryMessage(data))
 		return
 	}
-	_ = c.Send(engineio.NewMessage(data))
+	_ = c.Send(eio.NewMessage(data))
 }
 
 func (echoHandler) OnClose(*engineio.Conn, string) {}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-io/switchboard/eio"
 	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/socketio"
 )
@@ -23,9 +24,9 @@ func (Echo) OnOpen(*engineio.Conn) {}
 
 // OnMessage implements engineio.Handler: the message goes back.
 func (Echo) OnMessage(c *engineio.Conn, data []byte, binary bool) {
-	p := engineio.NewMessage(data)
+	p := eio.NewMessage(data)
 	if binary {
-		p = engineio.NewBinaryMessage(data)
+		p = eio.NewBinaryMessage(data)
 	}
 	_ = c.Send(p)
 }

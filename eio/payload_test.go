@@ -1,4 +1,4 @@
-package engineio
+package eio
 
 import (
 	"bytes"
@@ -77,8 +77,8 @@ func packetString(typ PacketType, data []byte, binary bool) string {
 
 func TestAppendPayload(t *testing.T) {
 	t.Parallel()
-	packets := []*Packet{NewMessage([]byte("hello")), NewBinaryMessage([]byte{1, 2, 3, 4}), pingPacket,
-		NewMessage(nil), NewBinaryMessage(nil), NewBinaryMessage([]byte{0, 1, recordSeparator, 255})}
+	packets := []*Packet{NewMessage([]byte("hello")), NewBinaryMessage([]byte{1, 2, 3, 4}), &Packet{Type: PacketPing},
+		NewMessage(nil), NewBinaryMessage(nil), NewBinaryMessage([]byte{0, 1, RecordSeparator, 255})}
 	want := "4hello\x1ebAQIDBA==\x1e2\x1e4\x1eb\x1ebAAEe/w=="
 	for range 2 { // the second time from the cached forms
 		if got := string(AppendPayload(nil, packets...)); got != want {
@@ -97,7 +97,7 @@ func TestAppendPayload(t *testing.T) {
 // packets whose forms are cached into a buffer with room, and decoding text
 // packets.
 func TestPayloadAllocs(t *testing.T) {
-	packets := []*Packet{NewMessage([]byte("hello")), NewBinaryMessage([]byte{1, 2, 3}), pingPacket}
+	packets := []*Packet{NewMessage([]byte("hello")), NewBinaryMessage([]byte{1, 2, 3}), &Packet{Type: PacketPing}}
 	buf := AppendPayload(nil, packets...)
 	if n := testing.AllocsPerRun(100, func() { buf = AppendPayload(buf[:0], packets...) }); n != 0 {
 		t.Errorf("AppendPayload: %v allocations", n)
@@ -141,7 +141,7 @@ func FuzzDecodePayload(f *testing.F) {
 		var packets []*Packet
 		var first []decoded
 		err := DecodePayload(payload, func(typ PacketType, data []byte, binary bool) error {
-			if bytes.IndexByte(data, recordSeparator) >= 0 && !binary {
+			if bytes.IndexByte(data, RecordSeparator) >= 0 && !binary {
 				t.Fatalf("packet data %q holds a separator", data)
 			}
 			if typ < PacketOpen || typ > PacketNoop || binary && typ != PacketMessage {
@@ -152,7 +152,7 @@ func FuzzDecodePayload(f *testing.F) {
 			return nil
 		})
 		valid := true
-		parts := bytes.Split(payload, []byte{recordSeparator})
+		parts := bytes.Split(payload, []byte{RecordSeparator})
 		for _, part := range parts {
 			if !validPollingPacket(part) {
 				valid = false
