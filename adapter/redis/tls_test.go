@@ -18,7 +18,7 @@ import (
 // emit broadcasts from ns: the one call of the new tests to the broadcast
 // API, which is changing.
 func emit(ns *socketio.Namespace, event string, args ...any) error {
-	return ns.Emit(event, args...)
+	return ns.Emit(context.Background(), event, args...)
 }
 
 // tlsSetup is a TLS Redis that requires client certificates (signed by
