@@ -9,7 +9,7 @@ BIN       := bin
 FUZZTIME  ?= 10s
 # Parsers fuzzed by `make fuzz` (package:target).
 FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
-	./eio:FuzzDecodePayload ./eio:FuzzDecodeText ./engineio:FuzzReadMessage \
+	./parser:FuzzDecodeMsgpack ./eio:FuzzDecodePayload ./eio:FuzzDecodeText ./engineio:FuzzReadMessage \
 	./internal/clusterwire:FuzzDecodeBroadcast ./internal/clusterwire:FuzzDecodeRequest \
 	./internal/clusterwire:FuzzDecodeMessage ./internal/clusterwire:FuzzTranscode \
 	./internal/clusterwire:FuzzDecodeStreamEntry ./internal/clusterwire:FuzzDecodeSession \
