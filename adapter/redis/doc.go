@@ -58,7 +58,20 @@
 // heard from before (Go nodes add their uid to their answers) and counts
 // the others as "(unnamed node)".
 //
-// # Redis outages
+// # Connecting: seeds, TLS
+//
+// Options.URL (or NewClient, for a client shared with other uses) names a
+// standalone Redis, the nodes of a Redis Cluster, or with master_set the
+// Sentinels of a master; further seeds go in addr parameters. The adapter
+// starts when any seed answers, and uses the seeds only to find the
+// cluster's nodes. rediss:// turns TLS on; TLSOptions (or the URL's
+// tls_cert_file, tls_key_file, tls_ca_file and tls_server_name) add a
+// client certificate, CAs and the server name, the files read again when
+// they change on disk. A start that fails says why: no seed answered, a
+// wrong password, an untrusted server certificate, a client certificate
+// missing or refused.
+//
+// # Redis outages and failovers
 //
 // Publishing uses rueidis's auto-pipelined client. The subscriptions live
 // on a dedicated connection that is re-established with backoff and
@@ -67,12 +80,32 @@
 // dedicated connection per master, to the master of their slot (from
 // CLUSTER SLOTS), as Node's sharded adapter subscribes; losing any of
 // these connections, or a slot that moves (its master drops the channels
-// or answers MOVED), resubscribes everything with the new owners. Messages that could not be published
-// are counted (Stats.PublishErrors) and logged, and the failing call
-// returns an error: nothing is lost silently. Messages that other nodes
-// published while this node was disconnected are lost, as with any Redis
-// pub/sub adapter, but not silently (see Loss detection). The streams mode
-// loses nothing the cluster accepted.
+// or answers MOVED), resubscribes everything with the new owners. Classic
+// subscriptions on a Redis Cluster sit on one master, and classic
+// publishes go to one node of the topology (never to a seed the topology
+// no longer lists) and, when it fails, to the next one that takes them.
+// Behind Sentinel the subscription connection follows the master: when
+// the client learns of a new master (+switch-master, or its periodic
+// check), the subscriptions move to it at once instead of staying on the
+// old master, deaf, until it is demoted.
+//
+// A publish that fails for a reason a failover may cure (a network error,
+// CLUSTERDOWN, TRYAGAIN, LOADING, READONLY, MASTERDOWN) is retried for up
+// to 1.5 s after the outage began (Stats.PublishRetries), less than the 2 s
+// other nodes give a gap in this node's numbers, so a message that gets
+// through late is not taken for lost; later in an outage publishes fail at
+// once. Messages that could not be published are counted
+// (Stats.PublishErrors) and logged, and the failing call returns an error:
+// nothing is lost silently. Messages that other nodes published while
+// this node's subscriptions were moving are lost, as with any Redis
+// pub/sub adapter, but not silently (see Loss detection): a failover costs
+// each client of a node whose subscriptions moved one reconnection. The
+// streams mode loses nothing the cluster accepted.
+//
+// ServerCount on a Redis Cluster asks every node that CLUSTER SLOTS lists
+// now (masters and replicas, as Node counts), skipping those that cannot
+// be reached (their subscribers are cut off too); a listed node the
+// client does not know yet makes it an error rather than an undercount.
 //
 // # Streams mode and connection state recovery
 //

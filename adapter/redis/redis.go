@@ -31,6 +31,7 @@ type Adapter struct {
 	sub       *subscriber
 	streams   *streamsHub // streams mode only
 	stats     counters
+	route     pubRoute // classic publishes on a Redis Cluster
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -193,92 +194,6 @@ func (a *Adapter) goTracked(f func()) {
 		defer a.wg.Done()
 		f()
 	}()
-}
-
-// message is one message to publish.
-type message struct {
-	channel string
-	payload []byte
-	sharded bool
-}
-
-func (a *Adapter) command(m message) rueidis.Completed {
-	if m.sharded {
-		return a.client.B().Spublish().Channel(m.channel).Message(rueidis.BinaryString(m.payload)).Build()
-	}
-	return a.client.B().Publish().Channel(m.channel).Message(rueidis.BinaryString(m.payload)).Build()
-}
-
-// publish publishes messages in order on one connection and waits for
-// Redis to take them. Failures are counted and logged, never silent.
-func (a *Adapter) publish(ctx context.Context, msgs ...message) error {
-	if a.ctx.Err() != nil {
-		a.failed(len(msgs), ErrClosed, msgs[0].channel)
-		return ErrClosed
-	}
-	var err error
-	if len(msgs) == 1 {
-		err = a.client.Do(ctx, a.command(msgs[0])).Error()
-	} else {
-		cmds := make(rueidis.Commands, len(msgs))
-		for i, m := range msgs {
-			cmds[i] = a.command(m)
-		}
-		for _, r := range a.client.DoMulti(ctx, cmds...) {
-			if e := r.Error(); e != nil && err == nil {
-				err = e
-			}
-		}
-	}
-	if err != nil {
-		a.failed(len(msgs), err, msgs[0].channel)
-		return fmt.Errorf("redis adapter: publish to %s: %w", msgs[0].channel, err)
-	}
-	a.stats.published.Add(uint64(len(msgs)))
-	if n := a.stats.failStreak.Swap(0); n > 0 {
-		a.log.Warn("redis publishes work again", "failedMeanwhile", n)
-	}
-	return nil
-}
-
-func (a *Adapter) failed(n int, err error, channel string) {
-	a.stats.publishErrors.Add(uint64(n))
-	if a.stats.failStreak.Add(uint64(n)) == uint64(n) {
-		a.log.Warn("redis publish failed; counting failures until Redis is back",
-			"channel", channel, "err", err)
-		return
-	}
-	a.log.Debug("redis publish failed", "channel", channel, "err", err)
-}
-
-// publishAsync publishes in a tracked goroutine (responses and acks, whose
-// order does not matter), bounded by the requests timeout.
-func (a *Adapter) publishAsync(m message) {
-	a.goTracked(func() {
-		ctx, cancel := context.WithTimeout(a.ctx, a.opts.RequestsTimeout)
-		defer cancel()
-		_ = a.publish(ctx, m)
-	})
-}
-
-// numSub returns the number of subscribers of channel, summed over every
-// node of the Redis deployment, as Node's serverCount does.
-func (a *Adapter) numSub(ctx context.Context, channel string, sharded bool) (int, error) {
-	total := 0
-	for _, c := range a.client.Nodes() {
-		var cmd rueidis.Completed
-		if sharded {
-			cmd = c.B().PubsubShardnumsub().Channel(channel).Build()
-		} else {
-			cmd = c.B().PubsubNumsub().Channel(channel).Build()
-		}
-		m, err := c.Do(ctx, cmd).AsIntMap()
-		if err != nil {
-			return 0, fmt.Errorf("redis adapter: PUBSUB NUMSUB: %w", err)
-		}
-		total += int(m[channel])
-	}
-	return total, nil
 }
 
 func randomHex(n int) string {

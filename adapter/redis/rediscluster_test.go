@@ -59,10 +59,11 @@ func stopSharedCluster() {
 	}
 }
 
-// startRedisCluster starts masters×(1+replicas) nodes, creates the cluster
-// with redis-cli and waits until every node reports cluster_state:ok and
-// knows every other node. On failure it stops what it started.
-func startRedisCluster(masters, replicas int) (*redisCluster, error) {
+// startRedisCluster starts masters×(1+replicas) nodes (extra: more
+// redis-server arguments for each), creates the cluster with redis-cli and
+// waits until every node reports cluster_state:ok and knows every other
+// node. On failure it stops what it started.
+func startRedisCluster(masters, replicas int, extra ...string) (*redisCluster, error) {
 	dir, err := os.MkdirTemp("", "switchboard-redis-cluster-")
 	if err != nil {
 		return nil, err
@@ -73,6 +74,7 @@ func startRedisCluster(masters, replicas int) (*redisCluster, error) {
 		r := &redisServer{port: freePort(nil)}
 		r.extra = []string{"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(freePort(nil)),
 			"--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", i)), "--dir", dir}
+		r.extra = append(r.extra, extra...)
 		if err := r.start(); err != nil {
 			c.stop()
 			return nil, err

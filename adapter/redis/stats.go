@@ -14,6 +14,11 @@ type Stats struct {
 	// unreachable or refusing): each one is a broadcast, request or
 	// response that other nodes did not get.
 	PublishErrors uint64
+	// PublishRetries counts publish attempts that failed and were tried
+	// again, on another node of a Redis Cluster or after a short wait (a
+	// failover); a message that got through after retries is not in
+	// PublishErrors.
+	PublishRetries uint64
 	// Received counts messages received from Redis.
 	Received uint64
 	// DecodeErrors counts received messages that could not be decoded.
@@ -76,6 +81,8 @@ type counters struct {
 	resubscribes    atomic.Uint64
 	partialRequests atomic.Uint64
 	failStreak      atomic.Uint64 // publish failures since the last success
+	publishRetries  atomic.Uint64
+	outage          outage
 
 	lossesDetected     atomic.Uint64
 	clientsReconnected atomic.Uint64
@@ -96,6 +103,7 @@ func (c *counters) snapshot() Stats {
 		Connected:          c.connected.Load(),
 		Published:          c.published.Load(),
 		PublishErrors:      c.publishErrors.Load(),
+		PublishRetries:     c.publishRetries.Load(),
 		Received:           c.received.Load(),
 		DecodeErrors:       c.decodeErrors.Load(),
 		Disconnects:        c.disconnects.Load(),

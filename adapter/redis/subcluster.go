@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strconv"
@@ -22,8 +23,8 @@ import (
 // dedicated connection per master, to the master that owns their slot, as
 // Node's sharded adapter does; the owners come from CLUSTER SLOTS, asked
 // once per session. Subscriptions without a slot (SUBSCRIBE, PSUBSCRIBE:
-// classic mode) share one dedicated connection to any node, as on a
-// standalone Redis.
+// classic mode) share one dedicated connection to a master (see doPlain),
+// as on a standalone Redis.
 //
 // A lost connection loses its subscriptions, and a master that loses a
 // slot (resharding, failover) drops its shard channels (a SUNSUBSCRIBE
@@ -35,12 +36,13 @@ type clusterConn struct {
 	owners slotOwners // nil until the first shard channel
 	plain  *dedicatedConn
 	nodes  map[string]*nodeConn // by address
+	first  int                  // where doPlain starts in the list of masters
 	fail   chan error
 	done   chan struct{}
 }
 
 func newClusterConn(c rueidis.Client, hooks rueidis.PubSubHooks) *clusterConn {
-	return &clusterConn{client: c, hooks: hooks, nodes: make(map[string]*nodeConn),
+	return &clusterConn{client: c, hooks: hooks, nodes: make(map[string]*nodeConn), first: rand.Int(),
 		fail: make(chan error, 1), done: make(chan struct{})}
 }
 
@@ -104,11 +106,7 @@ func (c *clusterConn) do(ctx context.Context, keys []subKey, add bool) error {
 		b.cmds = append(b.cmds, cmd)
 	}
 	if len(plain) > 0 {
-		if c.plain == nil {
-			c.plain = newDedicatedConn(c.client, c.hooks)
-			c.watch(c.plain.wait, "redis subscription connection")
-		}
-		if err := c.plain.do(ctx, plain, add); err != nil {
+		if err := c.doPlain(ctx, plain, add); err != nil {
 			return err
 		}
 	}
@@ -120,6 +118,49 @@ func (c *clusterConn) do(ctx context.Context, keys []subKey, add bool) error {
 	return nil
 }
 
+// doPlain (un)subscribes keys without a slot. The first call connects to
+// a master: a keyless command of rueidis's cluster client may go to any
+// connection it holds, a seed that is down included, while PUBLISH reaches
+// every node of a Redis Cluster and a master is a node every Switchboard
+// node counts. Masters are tried from a random one on (spreading the
+// nodes' subscriptions) until one takes the subscriptions.
+func (c *clusterConn) doPlain(ctx context.Context, keys []subKey, add bool) error {
+	if c.plain != nil {
+		return c.plain.do(ctx, keys, add)
+	}
+	if err := c.fetchOwners(ctx); err != nil {
+		return err
+	}
+	masters := c.owners.masters()
+	nodes := c.client.Nodes()
+	err := errors.New("redis cluster: no master known to the client")
+	for i := range masters {
+		addr := masters[(c.first+i)%len(masters)]
+		nc, ok := nodes[addr]
+		if !ok {
+			continue
+		}
+		d := newDedicatedConn(nc, c.hooks)
+		if err = d.do(ctx, keys, add); err != nil {
+			d.close()
+			continue
+		}
+		c.plain = d
+		c.watch(d.wait, "redis subscription connection to "+addr)
+		return nil
+	}
+	return err
+}
+
+func (c *clusterConn) fetchOwners(ctx context.Context) error {
+	if c.owners != nil {
+		return nil
+	}
+	owners, err := fetchSlotOwners(ctx, c.client)
+	c.owners = owners
+	return err
+}
+
 // shardBatch is the shard channels of one call of do for one master.
 type shardBatch struct {
 	channels []string
@@ -128,12 +169,8 @@ type shardBatch struct {
 
 // node returns the connection to the master of slot, connecting it first.
 func (c *clusterConn) node(ctx context.Context, slot uint16) (*nodeConn, error) {
-	if c.owners == nil {
-		owners, err := fetchSlotOwners(ctx, c.client)
-		if err != nil {
-			return nil, err
-		}
-		c.owners = owners
+	if err := c.fetchOwners(ctx); err != nil {
+		return nil, err
 	}
 	addr := c.owners.owner(slot)
 	if addr == "" {
@@ -205,6 +242,18 @@ type slotRange struct {
 	addr        string
 }
 
+// masters returns the address of each master, sorted.
+func (o slotOwners) masters() []string {
+	var out []string
+	for _, r := range o {
+		if !slices.Contains(out, r.addr) {
+			out = append(out, r.addr)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // owner returns the address of the master of slot, "" if none.
 func (o slotOwners) owner(slot uint16) string {
 	i, ok := slices.BinarySearchFunc(o, int64(slot), func(r slotRange, s int64) int {
@@ -222,17 +271,51 @@ func (o slotOwners) owner(slot uint16) string {
 	return o[i].addr
 }
 
-// fetchSlotOwners asks the nodes known to the client, in turn, for
-// CLUSTER SLOTS until one answers.
+// fetchSlotOwners returns the master of each slot, from CLUSTER SLOTS.
 func fetchSlotOwners(ctx context.Context, client rueidis.Client) (slotOwners, error) {
+	reply, queried, err := clusterSlots(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	return parseSlotOwners(reply, queried)
+}
+
+// clusterSlots asks the nodes known to the client, in turn, for CLUSTER
+// SLOTS until one answers, and returns the reply and who gave it.
+func clusterSlots(ctx context.Context, client rueidis.Client) ([]rueidis.RedisMessage, string, error) {
 	err := errors.New("no node known")
 	for addr, n := range client.Nodes() {
 		var reply []rueidis.RedisMessage
 		if reply, err = n.Do(ctx, n.B().ClusterSlots().Build()).ToArray(); err == nil {
-			return parseSlotOwners(reply, addr)
+			return reply, addr, nil
 		}
 	}
-	return nil, fmt.Errorf("redis cluster: CLUSTER SLOTS: %w", err)
+	return nil, "", fmt.Errorf("redis cluster: CLUSTER SLOTS: %w", err)
+}
+
+// clusterAddrs returns the address of every node, masters and replicas,
+// that serves slots, from CLUSTER SLOTS.
+func clusterAddrs(ctx context.Context, client rueidis.Client) ([]string, error) {
+	reply, queried, err := clusterSlots(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	var addrs []string
+	for _, e := range reply {
+		f, err := e.ToArray()
+		if err != nil || len(f) < 3 {
+			continue
+		}
+		for _, n := range f[2:] {
+			if addr, ok := nodeAddr(n, queried); ok && !slices.Contains(addrs, addr) {
+				addrs = append(addrs, addr)
+			}
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, errors.New("redis cluster: CLUSTER SLOTS: no node serves slots")
+	}
+	return addrs, nil
 }
 
 // parseSlotOwners reads a CLUSTER SLOTS reply from the node at queried:
@@ -260,17 +343,31 @@ func parseSlotRange(e rueidis.RedisMessage, queried string) (slotRange, bool) {
 	}
 	first, err1 := f[0].AsInt64()
 	last, err2 := f[1].AsInt64()
-	master, err3 := f[2].ToArray()
-	if err1 != nil || err2 != nil || err3 != nil || len(master) < 2 || first < 0 || first > last {
+	if err1 != nil || err2 != nil || first < 0 || first > last {
 		return slotRange{}, false
 	}
-	host, err1 := master[0].ToString()
-	port, err2 := master[1].AsInt64()
-	if err1 != nil || err2 != nil || host == "?" {
+	addr, ok := nodeAddr(f[2], queried)
+	if !ok {
 		return slotRange{}, false
+	}
+	return slotRange{first: first, last: last, addr: addr}, true
+}
+
+// nodeAddr reads the [host, port, ...] of a node in a CLUSTER SLOTS reply
+// from the node at queried, where an empty host is the queried node's and
+// "?" an unknown one.
+func nodeAddr(m rueidis.RedisMessage, queried string) (string, bool) {
+	f, err := m.ToArray()
+	if err != nil || len(f) < 2 {
+		return "", false
+	}
+	host, err1 := f[0].ToString()
+	port, err2 := f[1].AsInt64()
+	if err1 != nil || err2 != nil || host == "?" {
+		return "", false
 	}
 	if host == "" {
 		host, _, _ = net.SplitHostPort(queried)
 	}
-	return slotRange{first: first, last: last, addr: net.JoinHostPort(host, strconv.FormatInt(port, 10))}, true
+	return net.JoinHostPort(host, strconv.FormatInt(port, 10)), true
 }

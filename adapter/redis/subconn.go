@@ -2,6 +2,9 @@ package redis
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
 
 	"github.com/redis/rueidis"
 )
@@ -23,10 +26,75 @@ type subConn interface {
 // newSubConn returns the connections of a new session of s.
 func (s *subscriber) newSubConn() subConn {
 	hooks := rueidis.PubSubHooks{OnMessage: s.onMessage}
-	if s.a.client.Mode() == rueidis.ClientModeCluster {
+	switch s.a.client.Mode() {
+	case rueidis.ClientModeCluster:
 		return newClusterConn(s.a.client, hooks)
+	case rueidis.ClientModeSentinel:
+		return newSentinelConn(s.a.client, hooks)
 	}
 	return newDedicatedConn(s.a.client, hooks)
+}
+
+// masterCheckInterval is how often a sentinelConn looks for a new master.
+const masterCheckInterval = 100 * time.Millisecond
+
+// sentinelConn is the dedicated connection of a client behind Sentinel.
+// rueidis follows +switch-master (and its periodic checks) for its own
+// connections, but a dedicated connection stays on the old master, whose
+// subscribers hear nothing the new master publishes until the old one is
+// demoted (10 s or more after a SENTINEL FAILOVER). So the session fails
+// as soon as the client's master changes, and the subscriber resubscribes
+// on the new one.
+type sentinelConn struct {
+	*dedicatedConn
+	fail chan error
+	done chan struct{}
+}
+
+func newSentinelConn(c rueidis.Client, hooks rueidis.PubSubHooks) *sentinelConn {
+	was := masterAddr(c) // before Dedicate: a switch in between only costs a resubscription
+	s := &sentinelConn{dedicatedConn: newDedicatedConn(c, hooks), fail: make(chan error, 1), done: make(chan struct{})}
+	go s.watch(c, was)
+	return s
+}
+
+// watch reports the loss of the connection, or the new master.
+func (s *sentinelConn) watch(c rueidis.Client, was string) {
+	t := time.NewTicker(masterCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case err := <-s.wait:
+			if err == nil {
+				err = errors.New("connection closed")
+			}
+			s.fail <- err
+			return
+		case <-t.C:
+			if now := masterAddr(c); now != "" && now != was {
+				s.fail <- fmt.Errorf("the master moved from %s to %s (Sentinel switch-master)", was, now)
+				return
+			}
+		}
+	}
+}
+
+func (s *sentinelConn) failed() <-chan error { return s.fail }
+
+func (s *sentinelConn) close() {
+	close(s.done)
+	s.dedicatedConn.close()
+}
+
+// masterAddr returns the address of the master of a client behind
+// Sentinel, the only node it lists.
+func masterAddr(c rueidis.Client) string {
+	for addr := range c.Nodes() {
+		return addr
+	}
+	return ""
 }
 
 // dedicatedConn is one dedicated connection holding every subscription:

@@ -96,6 +96,7 @@ func writeRedisMetrics(m *metrics.Writer, s redis.Stats) {
 	m.Gauge("switchboard_redis_connected", "1 while the Redis subscription connection is up.", up)
 	m.Counter("switchboard_redis_published_total", "Messages published to Redis.", float64(s.Published))
 	m.Counter("switchboard_redis_publish_errors_total", "Messages that could not be published (other nodes did not get them).", float64(s.PublishErrors))
+	m.Counter("switchboard_redis_publish_retries_total", "Publish attempts that failed and were tried again (another Redis Cluster node, a failover).", float64(s.PublishRetries))
 	m.Counter("switchboard_redis_received_total", "Messages received from Redis.", float64(s.Received))
 	m.Counter("switchboard_redis_decode_errors_total", "Received messages that could not be decoded.", float64(s.DecodeErrors))
 	m.Counter("switchboard_redis_disconnects_total", "Losses of the Redis subscription connection.", float64(s.Disconnects))
