@@ -35,8 +35,7 @@ var pubsubModes = []mode{
 // each sharded subscription mode and in streams mode, each with a key of
 // its own.
 func forModes(t *testing.T, f func(t *testing.T, opts redis.Options)) {
-	modes := append(slices.Clip(pubsubModes), mode{"streams", redis.Options{Streams: &redis.StreamsOptions{}}})
-	forModesOn(t, shared(t).url(), modes, f)
+	forModesOn(t, shared(t).url(), allModes(), f)
 }
 
 // forModesOn runs f in each of modes against the Redis at url, each with a

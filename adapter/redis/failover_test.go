@@ -217,7 +217,7 @@ func (c *redisCluster) replicaOf(t *testing.T, master *redisServer) *redisServer
 // (the URL lists the three Sentinels and the master set's name).
 func TestSentinel(t *testing.T) {
 	s := startSentinels(t)
-	modes := append(slices.Clip(pubsubModes), mode{"streams", redis.Options{Streams: &redis.StreamsOptions{}}})
+	modes := allModes()
 	for _, tc := range []struct {
 		name string
 		f    func(*testing.T, redis.Options)
@@ -247,4 +247,9 @@ func (c *redisCluster) waitPromoted(t *testing.T, replica *redisServer) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// allModes are the pub/sub modes and the streams mode.
+func allModes() []mode {
+	return append(slices.Clip(pubsubModes), mode{"streams", redis.Options{Streams: &redis.StreamsOptions{}}})
 }

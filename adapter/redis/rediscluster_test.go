@@ -205,10 +205,9 @@ func readReply(br *bufio.Reader) (any, error) {
 	return nil, fmt.Errorf("reply %q", line)
 }
 
-// TestRedisCluster runs the cross-node tests of every pub/sub mode on a
-// Redis Cluster of 3 masters and 3 replicas: in sharded mode the
-// namespace, response and room channels hash to slots of different
-// masters.
+// TestRedisCluster runs the cross-node tests of every mode on a Redis
+// Cluster of 3 masters and 3 replicas: in sharded mode the namespace,
+// response and room channels hash to slots of different masters.
 func TestRedisCluster(t *testing.T) {
 	c := sharedRedisCluster(t)
 	for _, tc := range []struct {
@@ -222,7 +221,7 @@ func TestRedisCluster(t *testing.T) {
 		{"FetchSockets", testFetchSockets},
 		{"ServerSideEmit", testServerSideEmit},
 	} {
-		t.Run(tc.name, func(t *testing.T) { forModesOn(t, c.url(), pubsubModes, tc.f) })
+		t.Run(tc.name, func(t *testing.T) { forModesOn(t, c.url(), allModes(), tc.f) })
 	}
 }
 

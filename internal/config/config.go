@@ -180,7 +180,7 @@ func settings(c *Config) []setting {
 		{"log-format", "SWITCHBOARD_LOG_FORMAT", "log format: text or json", str(&c.LogFormat, "text")},
 		{"shutdown-grace", "SWITCHBOARD_SHUTDOWN_GRACE", "longest shutdown after SIGTERM", dur(&c.ShutdownGrace, 30*time.Second)},
 		{"drain-window", "SWITCHBOARD_DRAIN_WINDOW", "spread the closing of connections over this long after SIGTERM", dur(&c.DrainWindow, 10*time.Second)},
-		{"redis", "SWITCHBOARD_REDIS_URL", "Redis URL: join a cluster. redis://[user:pass@]host:port/db, rediss:// for TLS; more seeds (Redis Cluster nodes, Sentinels) as &addr=host:port, a Sentinel master as &master_set=name (see docs/kubernetes.md)", str(&c.RedisURL, "")},
+		{"redis", "SWITCHBOARD_REDIS_URL", "Redis URL: join a cluster. redis://[user:pass@]host:port/db, rediss:// for TLS; more seeds (Redis Cluster nodes, Sentinels) as &addr=host:port, a Sentinel master as &master_set=name (see docs/redis.md)", str(&c.RedisURL, "")},
 		{"redis-key", "SWITCHBOARD_REDIS_KEY", "key prefix of the Redis adapter's channels", str(&c.RedisKey, "socket.io")},
 		{"redis-sharded", "SWITCHBOARD_REDIS_SHARDED", "use Redis 7 sharded pub/sub (SPUBLISH/SSUBSCRIBE)", boolean(&c.RedisSharded)},
 		{"redis-tls-cert", "SWITCHBOARD_REDIS_TLS_CERT", "PEM client certificate for a Redis that requires one (tls-auth-clients), with --redis-tls-key; read again when it changes; turns TLS on", str(&c.RedisTLSCert, "")},
