@@ -29,7 +29,8 @@ func startSentinels(t *testing.T) *sentinelSet {
 	t.Helper()
 	requireRedis(t)
 	s := &sentinelSet{master: ownRedis(t)}
-	s.replica = &redisServer{port: freePort(t), extra: []string{"--replicaof", "127.0.0.1", strconv.Itoa(s.master.port)}}
+	s.replica = &redisServer{port: freePort(t), extra: []string{"--replicaof", "127.0.0.1", strconv.Itoa(s.master.port),
+		"--dir", t.TempDir()}} // where it keeps the master's data
 	if err := s.replica.start(); err != nil {
 		t.Fatal(err)
 	}
@@ -184,6 +185,14 @@ func TestRedisClusterMasterKilled(t *testing.T) {
 				c.waitPromoted(t, heir)
 			})
 			t.Logf("master killed: %v", r)
+			waitFor(t, 30*time.Second, func() bool { // every subscription back, the stream's or not
+				for _, n := range nodes {
+					if !n.a.Stats().Connected {
+						return false
+					}
+				}
+				return true
+			})
 			for i, n := range nodes {
 				t.Logf("node %d: %+v", i, n.a.Stats())
 				if r.reconnects[i] > 1 {

@@ -28,8 +28,12 @@ import (
 //
 // A lost connection loses its subscriptions, and a master that loses a
 // slot (resharding, failover) drops its shard channels (a SUNSUBSCRIBE
-// push) or refuses new ones (MOVED): each of these fails the session, and
-// the subscriber resubscribes everything with the new owners.
+// push) or refuses new ones (MOVED). The plain connection's loss fails the
+// session, and the subscriber resubscribes everything. A master's loss
+// only drops that master's connection: its channels are subscribed again
+// with the slots' new owners (see repair), retried with backoff while
+// they have none that answers (a failover in progress), and the other
+// masters' subscriptions go on meanwhile.
 type clusterConn struct {
 	client rueidis.Client
 	hooks  rueidis.PubSubHooks
@@ -39,11 +43,12 @@ type clusterConn struct {
 	first  int                  // where doPlain starts in the list of masters
 	fail   chan error
 	done   chan struct{}
+	mend   mending
 }
 
 func newClusterConn(c rueidis.Client, hooks rueidis.PubSubHooks) *clusterConn {
 	return &clusterConn{client: c, hooks: hooks, nodes: make(map[string]*nodeConn), first: rand.Int(),
-		fail: make(chan error, 1), done: make(chan struct{})}
+		fail: make(chan error, 1), done: make(chan struct{}), mend: newMending()}
 }
 
 func (c *clusterConn) failed() <-chan error { return c.fail }
@@ -72,6 +77,7 @@ func (c *clusterConn) watch(wait <-chan error, what string) {
 
 func (c *clusterConn) close() {
 	close(c.done)
+	c.mend.stop()
 	if c.plain != nil {
 		c.plain.close()
 	}
@@ -91,10 +97,14 @@ func (c *clusterConn) do(ctx context.Context, keys []subKey, add bool) error {
 			plain = append(plain, k)
 			continue
 		}
+		c.mend.forget(k.name)
 		cmd := subCommand(c.client.B(), k, add)
 		n, err := c.node(ctx, cmd.Slot())
 		if err != nil {
-			return err
+			if add { // subscribed once its slot has a reachable master
+				c.mend.later(k.name, err)
+			}
+			continue
 		}
 		b := batches[n]
 		if b == nil {
@@ -112,7 +122,7 @@ func (c *clusterConn) do(ctx context.Context, keys []subKey, add bool) error {
 	}
 	for _, n := range order {
 		if err := n.apply(ctx, batches[n], add); err != nil {
-			return err
+			c.drop(n, err) // its channels are subscribed again, elsewhere or later
 		}
 	}
 	return nil
@@ -183,10 +193,11 @@ func (c *clusterConn) node(ctx context.Context, slot uint16) (*nodeConn, error) 
 	if !ok {
 		return nil, fmt.Errorf("redis cluster: the client knows no node %s (master of slot %d)", addr, slot)
 	}
-	n := &nodeConn{addr: addr, wanted: make(map[string]struct{}), report: c.report}
+	n := &nodeConn{addr: addr, wanted: make(map[string]struct{})}
+	n.report = func(err error) { c.mend.lost(n, err) }
 	n.dedicatedConn = newDedicatedConn(nc, rueidis.PubSubHooks{OnMessage: c.hooks.OnMessage,
 		OnSubscription: n.onSubscription})
-	c.watch(n.wait, "redis cluster node "+addr)
+	c.watchNode(n)
 	c.nodes[addr] = n
 	return n, nil
 }

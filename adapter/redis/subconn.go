@@ -19,6 +19,13 @@ type subConn interface {
 	// failed receives why the session's connections can no longer be
 	// trusted: a connection was lost, or Redis dropped a subscription.
 	failed() <-chan error
+	// repairs fires when some subscriptions were lost while the session
+	// goes on (on a Redis Cluster, one master's), nil if that never
+	// happens; repair then subscribes them again as far as it can, and
+	// reports whether it found subscriptions lost, whether all are back,
+	// and why they were lost.
+	repairs() <-chan struct{}
+	repair(ctx context.Context) (lost, whole bool, cause error)
 	// close closes the connections (Redis drops their subscriptions).
 	close()
 }
@@ -132,6 +139,11 @@ func (d *dedicatedConn) doCommands(ctx context.Context, cmds rueidis.Commands) e
 func (d *dedicatedConn) failed() <-chan error { return d.wait }
 
 func (d *dedicatedConn) close() { d.dc.Close() }
+
+// repairs is nil: any loss fails the session.
+func (d *dedicatedConn) repairs() <-chan struct{} { return nil }
+
+func (d *dedicatedConn) repair(context.Context) (bool, bool, error) { return false, true, nil }
 
 // subCommand is the (un)subscribe command of k.
 func subCommand(b rueidis.Builder, k subKey, add bool) rueidis.Completed {

@@ -133,6 +133,7 @@ func (s *subscriber) session(ctx context.Context) error {
 		s.a.stats.connected.Store(false)
 		s.a.stats.disconnects.Add(1)
 	}()
+	partial := false // some subscriptions lost, the session going on
 	for {
 		select {
 		case <-ctx.Done():
@@ -143,8 +144,33 @@ func (s *subscriber) session(ctx context.Context) error {
 			if err := s.applyOps(ctx, conn); err != nil {
 				return err
 			}
+		case <-conn.repairs():
+			partial = s.repair(ctx, conn, partial)
 		}
 	}
+}
+
+// repair subscribes again what conn lost (one master of a Redis Cluster)
+// and returns whether subscriptions are still missing. Once all are back,
+// the loss is handled as a resubscription's.
+func (s *subscriber) repair(ctx context.Context, conn subConn, partial bool) bool {
+	lost, whole, cause := conn.repair(ctx)
+	if lost {
+		s.a.stats.disconnects.Add(1)
+		s.a.log.Warn("redis subscriptions lost on a cluster node; subscribing them again", "err", cause)
+	}
+	if lost || !whole {
+		s.a.stats.connected.Store(false)
+		partial = true
+	}
+	if whole && partial {
+		s.a.stats.connected.Store(true)
+		s.a.stats.resubscribes.Add(1)
+		s.a.log.Warn("redis subscriptions restored on the cluster's current masters")
+		s.a.onResubscribed()
+		return false
+	}
+	return partial
 }
 
 // subscribeAll subscribes to every registered subscription on a new
