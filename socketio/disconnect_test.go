@@ -247,3 +247,31 @@ func TestShutdown(t *testing.T) {
 		}
 	})
 }
+
+// TestDisconnectThenReconnectAtOnce checks that a client may connect to a
+// namespace again as soon as it reads the server's DISCONNECT: the socket
+// has left its connection by then, so the CONNECT is not taken for a second
+// socket on the namespace (which closes the whole connection).
+func TestDisconnectThenReconnectAtOnce(t *testing.T) {
+	run(t, func(t *testing.T, transport string) {
+		srv := newServer(t, nil)
+		srv.Of("/").OnConnection(func(s *socketio.Socket) {
+			s.On("leave", func(*socketio.Event) { s.Disconnect(false) })
+		})
+		c := srv.Dial(t, transport, nil)
+		for i := range 30 {
+			if _, err := c.Connect(ctxT(t), "/", nil); err != nil {
+				t.Fatalf("connect %d: %v", i, err)
+			}
+			if err := c.Emit("/", "leave"); err != nil {
+				t.Fatal(err)
+			}
+			expectDisconnectPacket(t, c, "/")
+		}
+		select {
+		case <-c.Done():
+			t.Fatalf("connection closed: %v", c.Err())
+		default:
+		}
+	})
+}

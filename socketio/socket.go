@@ -454,8 +454,12 @@ func (s *Socket) Disconnect(close bool) {
 		s.client.disconnectAll()
 		return
 	}
-	_ = s.client.send(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name})
-	s.onClose(ReasonServerNamespaceDisconnect)
+	// The socket leaves its client before the DISCONNECT goes out: a client
+	// that connects again at once must find the namespace free (Node, on one
+	// thread, does both before it reads the next packet).
+	if s.onClose(ReasonServerNamespaceDisconnect) {
+		_ = s.client.send(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name})
+	}
 }
 
 // onPacket handles a packet for this socket, on the connection's reader.
@@ -603,10 +607,10 @@ func (s *Socket) run(f func()) {
 
 // onClose disconnects the socket with reason: pending acks fail, then (on
 // the handler goroutine) disconnecting handlers, leaving every room, and
-// disconnect handlers.
-func (s *Socket) onClose(reason string) {
+// disconnect handlers. It reports whether this call closed the socket.
+func (s *Socket) onClose(reason string) bool {
 	if !s.connected.CompareAndSwap(true, false) {
-		return
+		return false
 	}
 	s.mu.Lock()
 	s.closed = true
@@ -650,4 +654,5 @@ func (s *Socket) onClose(reason string) {
 	if start {
 		s.nsp.srv.goTracked(s.drain)
 	}
+	return true
 }
