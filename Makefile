@@ -60,6 +60,7 @@ fuzz:
 
 test-compat: build
 	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' bash test/compat/run.sh
+	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' COMPAT_PARSER=msgpack COMPAT_MODES=default bash test/compat/run.sh
 	ECHO_BIN=$(CURDIR)/$(BIN)/echo node --test test/echo/
 
 test-browser: build

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-io/switchboard/eio"
@@ -139,6 +140,25 @@ type Message struct {
 	// delivered to, set by the adapter before the first delivery (0 when
 	// not known).
 	Fanout int
+
+	msgpack atomic.Pointer[eio.Packet] // see MsgpackFrame
+}
+
+// MsgpackFrame returns the message in the msgpack parser's format: one
+// binary message, built on first use and shared by every recipient, so
+// that a broadcast is encoded at most once per format.
+func (m *Message) MsgpackFrame() (*eio.Packet, error) {
+	if f := m.msgpack.Load(); f != nil {
+		return f, nil
+	}
+	b, err := m.Packet.AppendMsgpack(make([]byte, 0, len(m.Packet.Data)+16))
+	if err != nil {
+		return nil, err
+	}
+	f := eio.NewBinaryMessage(b)
+	f.NoCompress = len(m.Frames) > 0 && m.Frames[0].NoCompress
+	m.msgpack.CompareAndSwap(nil, f)
+	return m.msgpack.Load(), nil
 }
 
 // Encode encodes p once into Engine.IO packets: a text message followed by

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-io/switchboard/parser"
 	"github.com/switchboard-io/switchboard/socketio"
+	"github.com/switchboard-io/switchboard/socketiotest"
 )
 
 func TestBinaryFromClient(t *testing.T) {
@@ -152,4 +153,51 @@ func TestAttachmentLimit(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestParserMsgpack checks a server speaking socket.io-msgpack-parser's
+// format: events with binary values both ways, acks, broadcasts, and a
+// text message (the JSON parser's format) closing the connection.
+func TestParserMsgpack(t *testing.T) {
+	run(t, func(t *testing.T, transport string) {
+		srv := newServer(t, &socketio.Options{Parser: socketio.ParserMsgpack})
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.On("echo", func(e *socketio.Event) {
+				var b []byte
+				var n int
+				if err := e.Decode(&b, &n); err != nil {
+					_ = e.Ack(err.Error())
+					return
+				}
+				_ = e.Ack(append(b, byte(n)), "ok")
+				_ = srv.Of("/").Emit(s.Context(), "all", map[string]any{"bin": b})
+			})
+		})
+		c := srv.Dial(t, transport, &socketiotest.DialOptions{Msgpack: true})
+		if _, err := c.Connect(ctxT(t), "/", nil); err != nil {
+			t.Fatal(err)
+		}
+		args, err := c.EmitWithAck(ctxT(t), "/", "echo", []byte{0, 0xff}, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		var word string
+		if len(args) != 2 || args[0].Decode(&got) != nil || args[1].Decode(&word) != nil ||
+			!bytes.Equal(got, []byte{0, 0xff, 7}) || word != "ok" {
+			t.Errorf("ack %v", args)
+		}
+		e, err := c.ReadEvent(ctxT(t), "/", "all")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all struct{ Bin []byte }
+		if len(e.Args) != 1 || e.Args[0].Decode(&all) != nil || !bytes.Equal(all.Bin, []byte{0, 0xff}) {
+			t.Errorf("broadcast %s", e.Packet.Encode())
+		}
+		if err := c.SendRaw(`42["echo"]`); err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, c.Done(), "connection after a text message")
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-io/switchboard/adapter"
+	"github.com/switchboard-io/switchboard/eio"
 	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/parser"
 )
@@ -88,7 +89,9 @@ func (cl *client) onConnectTimeout() {
 func (cl *client) onMessage(data []byte, binary bool) {
 	var p *parser.Packet
 	var err error
-	if binary {
+	if cl.srv.opts.Parser == ParserMsgpack {
+		p, err = cl.decodeMsgpack(data, binary)
+	} else if binary {
 		p, err = cl.decoder.DecodeBinary(data)
 	} else {
 		p, err = cl.decoder.DecodeText(data)
@@ -201,11 +204,15 @@ func (cl *client) sendMessage(m *adapter.Message) error {
 		cl.srv.stats.volatileDropped.Add(1)
 		return nil
 	}
-	var err error
+	frames, err := cl.frames(m)
+	if err != nil {
+		cl.srv.log.Error("socket.io: cannot encode a packet", "sid", cl.conn.ID(), "err", err)
+		return err
+	}
 	if m.Fanout > writeFanout {
-		err = cl.conn.Enqueue(m.Frames...)
+		err = cl.conn.Enqueue(frames...)
 	} else {
-		err = cl.conn.Send(m.Frames...)
+		err = cl.conn.Send(frames...)
 	}
 	switch {
 	case err == nil:
@@ -218,6 +225,28 @@ func (cl *client) sendMessage(m *adapter.Message) error {
 		return err
 	}
 }
+
+// frames returns m in the client's format.
+func (cl *client) frames(m *adapter.Message) ([]*eio.Packet, error) {
+	if cl.srv.opts.Parser != ParserMsgpack {
+		return m.Frames, nil
+	}
+	f, err := m.MsgpackFrame()
+	if err != nil {
+		return nil, err
+	}
+	return []*eio.Packet{f}, nil
+}
+
+// decodeMsgpack decodes a message of the msgpack format, always binary.
+func (cl *client) decodeMsgpack(data []byte, binary bool) (*parser.Packet, error) {
+	if !binary {
+		return nil, errMsgpackText
+	}
+	return parser.DecodeMsgpack(data, cl.srv.opts.MaxAttachments)
+}
+
+var errMsgpackText = &parser.DecodeError{Reason: "text message with the msgpack parser"}
 
 // writeFanout is the largest broadcast whose writes its sender makes
 // itself, one after the other, as Node does: a few system calls cost less

@@ -45,6 +45,18 @@ var (
 	ErrQueueFull = engineio.ErrQueueFull
 )
 
+// Parser is a Socket.IO packet format (see Options.Parser).
+type Parser int
+
+const (
+	// ParserJSON is the default format (socket.io-parser): a text message
+	// per packet, binary values as attachments in binary messages.
+	ParserJSON Parser = iota
+	// ParserMsgpack is the format of socket.io-msgpack-parser 3.x: one
+	// binary message per packet, binary values inline.
+	ParserMsgpack
+)
+
 // PartialError reports an operation that did not hear from everyone in
 // time: a cluster operation missing nodes, a broadcast with acks missing
 // clients. The results gathered are returned with it; it wraps ErrTimeout

@@ -26,9 +26,15 @@ type Options struct {
 	// ConnectTimeout closes connections that join no namespace in time.
 	// Zero means 45s.
 	ConnectTimeout time.Duration
-	// MaxAttachments bounds the binary attachments of one packet. Zero
-	// means 10.
+	// MaxAttachments bounds the binary attachments of one packet (with
+	// ParserMsgpack, its binary values). Zero means 10.
 	MaxAttachments int
+	// Parser is the packet format spoken with clients: ParserJSON (the
+	// default, Node's socket.io-parser) or ParserMsgpack (Node's
+	// socket.io-msgpack-parser). As in Node, one server speaks one; its
+	// clients must use the same. Adapters exchange packets in their own
+	// format, so nodes with different parsers share a cluster.
+	Parser Parser
 	// Adapter creates each namespace's adapter. Nil means the in-memory
 	// adapter.
 	Adapter adapter.Factory

@@ -55,6 +55,9 @@ type DialOptions struct {
 	// MaxAttachments bounds the attachments of received packets. Zero
 	// means parser.DefaultMaxAttachments.
 	MaxAttachments int
+	// Msgpack makes the client speak the msgpack parser's format (a server
+	// with socketio.ParserMsgpack): every packet is one binary message.
+	Msgpack bool
 }
 
 // Handshake is the Engine.IO open packet the server sent.
@@ -155,6 +158,9 @@ func (c *Client) parseOpen(p []byte) error {
 // onEnginePacket handles one Engine.IO packet read from the transport. It
 // returns false once the session is over.
 func (c *Client) onEnginePacket(p enginePacket) bool {
+	if p.binary && c.opts.Msgpack {
+		return c.onDecoded(parser.DecodeMsgpack(p.data, c.decoder.MaxAttachments))
+	}
 	if p.binary {
 		return c.onDecoded(c.decoder.DecodeBinary(p.data))
 	}
@@ -280,6 +286,13 @@ func (c *Client) SendBinary(b []byte) error {
 
 // Send sends a Socket.IO packet and its attachments.
 func (c *Client) Send(p *parser.Packet) error {
+	if c.opts.Msgpack {
+		b, err := p.AppendMsgpack(nil)
+		if err != nil {
+			return err
+		}
+		return c.SendBinary(b)
+	}
 	pkts := make([]enginePacket, 0, 1+len(p.Attachments))
 	pkts = append(pkts, enginePacket{data: p.AppendEncode([]byte{'4'})})
 	for _, a := range p.Attachments {

@@ -40,6 +40,9 @@ type Config struct {
 	WriteDelay time.Duration
 	// MaxAttachments bounds the binary attachments of one packet.
 	MaxAttachments int
+	// Parser is the Socket.IO packet format: "json" (default) or
+	// "msgpack" (socket.io-msgpack-parser).
+	Parser string
 	// ReadHeaderTimeout bounds reading a request's headers (slow-loris).
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout closes keep-alive HTTP connections idle this long.
@@ -159,6 +162,9 @@ func settings(c *Config) []setting {
 		{"max-attachments", "SWITCHBOARD_MAX_ATTACHMENTS", "binary attachments allowed in one packet", func(fs *flag.FlagSet, n, u string) {
 			fs.IntVar(&c.MaxAttachments, n, 10, u)
 		}},
+		{"parser", "SWITCHBOARD_PARSER", "packet format spoken with clients: json (socket.io-parser) or msgpack (socket.io-msgpack-parser); clients must use the same", func(fs *flag.FlagSet, n, u string) {
+			fs.StringVar(&c.Parser, n, "json", u)
+		}},
 		{"read-header-timeout", "SWITCHBOARD_READ_HEADER_TIMEOUT", "time allowed to read a request's headers (against slow-loris)", dur(&c.ReadHeaderTimeout, 10*time.Second)},
 		{"idle-timeout", "SWITCHBOARD_IDLE_TIMEOUT", "close keep-alive HTTP connections idle this long (WebSockets are kept alive by pings)", dur(&c.IdleTimeout, 120*time.Second)},
 		{"handshake-rate", "SWITCHBOARD_HANDSHAKE_RATE", "new sessions allowed per client IP per second, bursts of twice that (0: no limit)", func(fs *flag.FlagSet, n, u string) {
@@ -254,6 +260,9 @@ func (c *Config) finish() error {
 	}
 	if c.CORSCredentials && (len(c.CORSOrigins) == 0 || slices.Contains(c.CORSOrigins, "*")) {
 		errs = append(errs, errors.New("cors-credentials needs explicit --cors-origins (browsers refuse credentials with *)"))
+	}
+	if c.Parser != "json" && c.Parser != "msgpack" {
+		errs = append(errs, fmt.Errorf("parser must be json or msgpack, not %q", c.Parser))
 	}
 	if c.HandshakeRate < 0 {
 		errs = append(errs, errors.New("handshake-rate must not be negative"))

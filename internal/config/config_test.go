@@ -55,6 +55,7 @@ func TestInvalid(t *testing.T) {
 		{[]string{"--path", "socket.io"}, nil, "path"},
 		{[]string{"--drain-window", "40s"}, nil, "drain-window"},
 		{[]string{"--write-delay", "-1ms"}, nil, "write-delay"},
+		{[]string{"--parser", "cbor"}, nil, "parser must be json or msgpack"},
 		{nil, map[string]string{"SWITCHBOARD_MAX_PAYLOAD": "lots"}, "SWITCHBOARD_MAX_PAYLOAD"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 	}

@@ -82,6 +82,9 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 		eopts.OpenDelay, eopts.MaxOpenDelay = cluster.TakeoverWindow, cluster.TakeoverWindowMax
 	}
 	sopts := &socketio.Options{Engine: eopts, Path: cfg.Path, MaxAttachments: cfg.MaxAttachments, Logger: log}
+	if cfg.Parser == "msgpack" {
+		sopts.Parser = socketio.ParserMsgpack
+	}
 	if cfg.Recovery {
 		sopts.ConnectionStateRecovery = &socketio.RecoveryOptions{MaxDisconnectionDuration: cfg.RecoveryWindow}
 	}

@@ -3,6 +3,7 @@ import { describe, test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import {
   startServer, Clients, ask, waitFor, fires, lastReason, sleep, until, MODE, T,
+  RAW,
 } from "./lib/harness.mjs";
 
 describe(`disconnect reasons (${MODE})`, () => {
@@ -47,7 +48,7 @@ describe(`disconnect reasons (${MODE})`, () => {
     assert.equal(await lastReason(observer, id), "server namespace disconnect");
   });
 
-  test("disconnect(true) at the engine level: '1' packet then 'transport close'", T, async () => {
+  test("disconnect(true) at the engine level: '1' packet then 'transport close'", RAW, async () => {
     observer = await observe();
     const e = clients.engine({ path: "/socket.io/" });
     const msgs = [];
@@ -64,7 +65,7 @@ describe(`disconnect reasons (${MODE})`, () => {
     assert.equal(await lastReason(observer, sid), "server namespace disconnect");
   });
 
-  test("disconnect(false) at the engine level: '1' packet, the Engine.IO connection stays open", T, async () => {
+  test("disconnect(false) at the engine level: '1' packet, the Engine.IO connection stays open", RAW, async () => {
     observer = await observe();
     const e = clients.engine({ path: "/socket.io/" });
     const msgs = [];

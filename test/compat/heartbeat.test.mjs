@@ -6,6 +6,7 @@ import { describe, test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import {
   startServer, Clients, ask, waitFor, fires, lastReason, sleep, until, MODE, FIRST_TRANSPORT, T,
+  RAW,
 } from "./lib/harness.mjs";
 import { RawPolling, RawWebSocket, wsBase } from "./lib/raw.mjs";
 
@@ -144,7 +145,7 @@ describe(`heartbeat (${MODE})`, () => {
     assert.equal(await ask(observer, "last-reason", s.id), null);
   });
 
-  test("a raw client that answers pings stays connected", T, async () => {
+  test("a raw client that answers pings stays connected", RAW, async () => {
     const observer = await clients.connect("/");
     const sess = await rawSession();
     const stop = sess.answerPings();
@@ -153,7 +154,7 @@ describe(`heartbeat (${MODE})`, () => {
     stop();
   });
 
-  test("server reason 'ping timeout' when the client stops answering pings", T, async () => {
+  test("server reason 'ping timeout' when the client stops answering pings", RAW, async () => {
     const observer = await clients.connect("/");
     const t0 = Date.now();
     const sess = await rawSession();
@@ -164,7 +165,7 @@ describe(`heartbeat (${MODE})`, () => {
     assert.equal(await sess.closed(5000), true, "the transport is closed too");
   });
 
-  test("connect timeout closes an Engine.IO connection that joins no namespace", T, async () => {
+  test("connect timeout closes an Engine.IO connection that joins no namespace", RAW, async () => {
     const idle = clients.engine({ path: "/socket.io/" });
     const joined = clients.engine({ path: "/socket.io/" });
     await Promise.all([waitFor(idle, "open", 5000), waitFor(joined, "open", 5000)]);

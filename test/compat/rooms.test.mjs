@@ -3,6 +3,7 @@ import { describe, test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import {
   startServer, Clients, ask, waitFor, collectUntil, settled, sleep, uniq, lastReason, MODE, T,
+  RAW,
 } from "./lib/harness.mjs";
 import { RawPolling } from "./lib/raw.mjs";
 
@@ -248,7 +249,7 @@ describe(`rooms and broadcast (${MODE})`, () => {
       assert.deepEqual(await p, [1]);
     });
 
-    test("volatile packets are dropped while the transport is not writable (raw polling, no GET pending)", T, async () => {
+    test("volatile packets are dropped while the transport is not writable (raw polling, no GET pending)", RAW, async () => {
       const sender = await clients.connect("/");
       const raw = new RawPolling(server.url);
       clients.onClose(() => raw.close());

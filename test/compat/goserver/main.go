@@ -34,8 +34,11 @@ func main() {
 		CORS:   &engineio.CORSOptions{Origins: []string{"*"}},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
-	io := socketio.NewServer(&socketio.Options{Engine: engineOpts, ConnectTimeout: ms(*connectTimeout),
-		Logger: engineOpts.Logger})
+	opts := &socketio.Options{Engine: engineOpts, ConnectTimeout: ms(*connectTimeout), Logger: engineOpts.Logger}
+	if os.Getenv("COMPAT_PARSER") == "msgpack" { // as the harness's clients
+		opts.Parser = socketio.ParserMsgpack
+	}
+	io := socketio.NewServer(opts)
 	contract.Setup(io)
 	eio := engineio.NewServer(contract.Echo{}, &engineOpts)
 

@@ -26,6 +26,13 @@ function serverCommand() {
   return argv;
 }
 
+/** The packet format clients and servers speak: COMPAT_PARSER=msgpack for socket.io-msgpack-parser. */
+export const PARSER = process.env.COMPAT_PARSER || "json";
+if (!["json", "msgpack"].includes(PARSER)) {
+  throw new Error(`COMPAT_PARSER must be json or msgpack (got ${PARSER})`);
+}
+const parserOption = PARSER === "msgpack" ? { parser: await import("socket.io-msgpack-parser") } : {};
+
 export const MODE = process.env.COMPAT_TRANSPORTS || "default";
 if (!["polling", "websocket", "default"].includes(MODE)) {
   throw new Error(`COMPAT_TRANSPORTS must be polling, websocket or default (got ${MODE})`);
@@ -245,6 +252,7 @@ export class Clients {
       transports: transports(),
       reconnection: false,
       timeout: 5000,
+      ...parserOption,
       ...opts,
     };
   }
@@ -435,3 +443,5 @@ export function isBinary(v) {
 
 /** Standard per-test timeout. */
 export const T = { timeout: 20_000 };
+/** Options of a test that speaks raw JSON-parser packets: skipped with the msgpack parser. */
+export const RAW = PARSER === "msgpack" ? { ...T, skip: "raw packets of the JSON parser" } : T;

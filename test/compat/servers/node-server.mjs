@@ -53,6 +53,7 @@ const io = new Server(httpServer, {
   connectTimeout,
   maxHttpBufferSize: 1e6,
   destroyUpgrade: false, // two engines share the HTTP server's "upgrade" event
+  ...(process.env.COMPAT_PARSER === "msgpack" ? { parser: await import("socket.io-msgpack-parser") } : {}),
 });
 
 // ---- disconnect reasons, last 1000 by socket id ----
