@@ -51,11 +51,13 @@ type Conn struct {
 	getWake    chan struct{} // capacity 1; wakes the pending GET
 	postActive bool
 	noopOnExit bool // a pending GET released by a client close answers "6"
+	noopDue    bool // the upgrade check found a GET pending: it answers "6"
 	// websocket
-	ws        *wsTransport
-	flushing  bool
-	upgrading bool // probe answered, waiting for the upgrade packet
-	upgraded  bool
+	ws           *wsTransport
+	flushing     bool
+	upgrading    bool // probe answered, waiting for the upgrade packet
+	upgraded     bool
+	upgradeCheck *time.Timer // releases a pending GET with a noop while upgrading
 
 	pingTimer    *time.Timer
 	timeoutTimer *time.Timer
@@ -125,7 +127,7 @@ func (c *Conn) Writable() bool {
 		return false
 	}
 	if c.transport == TransportPolling {
-		return c.getActive && !c.upgrading && len(c.queue) == 0
+		return c.getActive && len(c.queue) == 0
 	}
 	return len(c.queue) == 0 && !c.flushing
 }

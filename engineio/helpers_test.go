@@ -480,8 +480,9 @@ func (ts *testServer) dial(transport string) *eioClient {
 	return c
 }
 
-// upgrade runs the polling → WebSocket upgrade of session sid.
-func (ts *testServer) upgrade(sid string) *wsClient {
+// probe opens a WebSocket for the polling session sid and exchanges the
+// probe on it; the session is upgrading.
+func (ts *testServer) probe(sid string) *wsClient {
 	ts.t.Helper()
 	w, err := ts.wsDial("EIO=4&transport=websocket&sid="+sid, ws.Dialer{})
 	if err != nil {
@@ -489,6 +490,13 @@ func (ts *testServer) upgrade(sid string) *wsClient {
 	}
 	w.writeText("2probe")
 	w.expectText("3probe")
+	return w
+}
+
+// upgrade runs the polling → WebSocket upgrade of session sid.
+func (ts *testServer) upgrade(sid string) *wsClient {
+	ts.t.Helper()
+	w := ts.probe(sid)
 	w.writeText("5")
 	waitFor(ts.t, "the upgrade", func() bool {
 		c := ts.srv.Conn(sid)

@@ -81,6 +81,10 @@ type Options struct {
 	// between OpenDelay and MaxOpenDelay. A busy machine delays upgrades;
 	// the hold follows, instead of letting them miss it.
 	MaxOpenDelay time.Duration
+
+	// upgradeCheck is the period of the noops that release a pending GET
+	// during an upgrade. Zero means Node's 100 ms; tests set it.
+	upgradeCheck time.Duration
 }
 
 // CORSOptions mirror the defaults of the npm cors package used by Node.
@@ -138,6 +142,7 @@ func (o *Options) withDefaults() Options {
 	setDefault(&c.MaxQueueBytes, 4<<20)
 	setDefault(&c.WriteTimeout, 10*time.Second)
 	setDefault(&c.CloseTimeout, 30*time.Second)
+	setDefault(&c.upgradeCheck, 100*time.Millisecond)
 	if c.Transports == nil {
 		c.Transports = []string{TransportPolling, TransportWebSocket}
 	} else {

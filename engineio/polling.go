@@ -24,7 +24,8 @@ var (
 var payloadBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // servePoll answers a long-polling GET: at once with every queued packet,
-// or when the first packet is queued, or with a noop during an upgrade.
+// or when the first packet is queued, or with a noop when the upgrade
+// check finds it pending.
 func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	if c.getActive {
@@ -72,7 +73,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*eio.Packet, closing bool) {
 	defer func() {
 		c.mu.Lock()
-		c.getActive = false
+		c.getActive, c.noopDue = false, false
 		c.mu.Unlock()
 	}()
 	for {
@@ -85,9 +86,12 @@ func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*eio.Packet, cl
 				return noopBody, nil, false
 			}
 			return closeBody, nil, false
-		case c.upgrading || c.upgraded:
+		case c.upgraded:
+			// The session moved to WebSocket while this GET was pending:
+			// Node closes the discarded polling transport with a close
+			// packet.
 			c.mu.Unlock()
-			return noopBody, nil, false
+			return closeBody, nil, false
 		case len(c.queue) > 0:
 			packets = c.takeQueueLocked()
 			if n := len(packets); n > 1 && packets[n-1] == closePacket {
@@ -105,6 +109,9 @@ func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*eio.Packet, cl
 		case c.state == stateClosing:
 			c.mu.Unlock()
 			return noopCloseBody, nil, true
+		case c.noopDue: // the upgrade check releases the GET
+			c.mu.Unlock()
+			return noopBody, nil, false
 		}
 		c.mu.Unlock()
 		select {

@@ -18,20 +18,16 @@ func TestUpgrade(t *testing.T) {
 	pending := ts.getAsync(t.Context(), sid)
 	waitGetPending(t, c)
 
-	w, err := ts.wsDial("EIO=4&transport=websocket&sid="+sid, ws.Dialer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.writeText("2probe")
-	w.expectText("3probe")
+	w := ts.probe(sid)
+	// Node's 100 ms check releases the pending GET with a noop, and a GET
+	// arriving during the upgrade too.
 	if res := awaitResponse(t, pending); res.status != 200 || res.body != "6" {
 		t.Fatalf("pending GET: %d %q, want \"6\"", res.status, res.body)
 	}
-	// A GET arriving during the upgrade is released with a noop too.
 	if res := ts.get(sid); res.body != "6" {
 		t.Fatalf("GET during upgrade: %q, want \"6\"", res.body)
 	}
-	// Packets sent during the upgrade wait for the new transport.
+	// Packets sent with no GET pending wait for the next transport to ask.
 	if err := c.Send(eio.NewMessage([]byte("queued"))); err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +56,44 @@ func TestUpgrade(t *testing.T) {
 	if reason, closed := ts.h.closed(sid); closed {
 		t.Fatalf("closed: %s", reason)
 	}
+}
+
+// During an upgrade polling goes on as in Node: the probe does not answer
+// the pending GET, packets sent meanwhile go out on polling, and a GET
+// still pending when the upgrade packet arrives gets the close packet of
+// the discarded transport. The check is slowed down to an hour, so that
+// only packets release GETs.
+func TestUpgradeKeepsPolling(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, &Options{upgradeCheck: time.Hour})
+	sid := ts.handshake()
+	c := ts.conn(sid)
+	pending := ts.getAsync(t.Context(), sid)
+	waitGetPending(t, c)
+	w := ts.probe(sid)
+	if !c.Writable() {
+		t.Error("not writable with a GET pending during the upgrade")
+	}
+	if err := c.Send(eio.NewMessage([]byte("during"))); err != nil {
+		t.Fatal(err)
+	}
+	if res := awaitResponse(t, pending); res.body != "4during" {
+		t.Fatalf("pending GET: %q, want the packet sent during the upgrade", res.body)
+	}
+	if err := c.Send(eio.NewMessage([]byte("queued"))); err != nil {
+		t.Fatal(err)
+	}
+	if res := ts.get(sid); res.body != "4queued" {
+		t.Fatalf("GET during the upgrade: %q, want the queued packet", res.body)
+	}
+	pending = ts.getAsync(t.Context(), sid)
+	waitGetPending(t, c)
+	w.writeText("5")
+	if res := awaitResponse(t, pending); res.body != "1" {
+		t.Fatalf("GET pending at the upgrade: %q, want \"1\"", res.body)
+	}
+	w.writeText("4over ws")
+	w.expectText("4over ws")
 }
 
 // A second WebSocket for an upgraded session completes its handshake (101)
@@ -222,12 +256,7 @@ func TestUpgradeSessionClosed(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, nil)
 	sid := ts.handshake()
-	w, err := ts.wsDial("EIO=4&transport=websocket&sid="+sid, ws.Dialer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.writeText("2probe")
-	w.expectText("3probe")
+	w := ts.probe(sid)
 	ts.post(sid, "1")
 	if got := ts.h.waitClose(t, sid); got != ReasonTransportClose {
 		t.Fatalf("reason %q", got)
@@ -243,12 +272,7 @@ func TestUpgradeWhileClosing(t *testing.T) {
 	ts := newTestServer(t, nil)
 	sid := ts.handshake()
 	c := ts.conn(sid)
-	w, err := ts.wsDial("EIO=4&transport=websocket&sid="+sid, ws.Dialer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.writeText("2probe")
-	w.expectText("3probe")
+	w := ts.probe(sid)
 	if err := c.Send(eio.NewMessage([]byte("last words"))); err != nil {
 		t.Fatal(err)
 	}

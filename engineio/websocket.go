@@ -205,14 +205,16 @@ func (c *Conn) abortUpgrade() {
 	c.mu.Lock()
 	if !c.upgraded {
 		c.ws, c.upgrading = nil, false
+		c.stopUpgradeCheckLocked()
 		c.wakeLocked()
 	}
 	c.mu.Unlock()
 }
 
 // probe runs the upgrade handshake on the new transport, as Node does:
-// "2probe" is answered "3probe" (and the pending GET released with a noop),
-// "5" switches the session over, any other packet aborts the upgrade.
+// "2probe" is answered "3probe" (and from then on a pending GET is released
+// with a noop every 100 ms), "5" switches the session over, any other
+// packet aborts the upgrade.
 func (c *Conn) probe(t *wsTransport) bool {
 	max := c.srv.opts.MaxHTTPBufferSize
 	for {
@@ -225,10 +227,7 @@ func (c *Conn) probe(t *wsTransport) bool {
 			if t.writeFrame(ws.OpText, []byte("3probe")) != nil {
 				return false
 			}
-			c.mu.Lock()
-			c.upgrading = true
-			c.wakeLocked() // a pending GET answers "6"
-			c.mu.Unlock()
+			c.startUpgradeCheck(t)
 		case "5":
 			if !c.completeUpgrade(t) {
 				return false
@@ -241,6 +240,43 @@ func (c *Conn) probe(t *wsTransport) bool {
 	}
 }
 
+// startUpgradeCheck marks the session as upgrading to t and starts Node's
+// check: every Options.upgradeCheck (100 ms) while the upgrade to t goes
+// on, a GET pending on polling is answered with a noop, so that the client
+// can pause polling and send the upgrade packet. Packets keep going out
+// over polling meanwhile. A second probe restarts the period, as Node's
+// clearInterval/setInterval does. The check ends by itself with the
+// upgrade.
+func (c *Conn) startUpgradeCheck(t *wsTransport) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.upgrading = true
+	c.stopUpgradeCheckLocked()
+	period := c.srv.opts.upgradeCheck
+	var check func()
+	check = func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.state == stateClosed || !c.upgrading || c.ws != t {
+			return
+		}
+		if c.getActive && !c.noopDue {
+			c.noopDue = true
+			c.wakeLocked()
+		}
+		c.upgradeCheck = time.AfterFunc(period, check)
+	}
+	c.upgradeCheck = time.AfterFunc(period, check)
+}
+
+// stopUpgradeCheckLocked stops the upgrade check. c.mu must be held.
+func (c *Conn) stopUpgradeCheckLocked() {
+	if c.upgradeCheck != nil {
+		c.upgradeCheck.Stop()
+		c.upgradeCheck = nil
+	}
+}
+
 // completeUpgrade switches the session to the WebSocket t and flushes its
 // queue there. It returns false if the session closed meanwhile.
 func (c *Conn) completeUpgrade(t *wsTransport) bool {
@@ -250,6 +286,7 @@ func (c *Conn) completeUpgrade(t *wsTransport) bool {
 		return false
 	}
 	c.upgrading, c.upgraded = false, true
+	c.stopUpgradeCheckLocked()
 	c.transport, c.ws = TransportWebSocket, t
 	c.srv.stats.pollingNow.Add(-1)
 	c.srv.stats.wsNow.Add(1)

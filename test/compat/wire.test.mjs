@@ -1,0 +1,71 @@
+// Engine-level wire details where a server must do what Node's engine.io and socket.io do
+// (issue 15), driven at the wire level so that the difference is visible. Each runs against
+// the server under test; Node's reference server passes them by definition.
+import { describe, test, before, after, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, Clients, MODE, T } from "./lib/harness.mjs";
+import { RawPolling, RawWebSocket, wsBase } from "./lib/raw.mjs";
+
+// The raw exchanges do not depend on the client's transport mode: they run in one mode.
+const rawOnly = MODE === "default" ? {} : { skip: "transport-independent: runs in the default mode" };
+
+describe(`upgrade keeps polling (${MODE})`, rawOnly, () => {
+  let server, clients;
+  before(async () => {
+    server = await startServer();
+    clients = new Clients(server);
+  });
+  afterEach(() => clients.closeAll());
+  after(async () => {
+    clients?.closeAll();
+    await server?.stop();
+  });
+
+  /** A polling session at /engine.io/ (the echo server) and a probed WebSocket for it. */
+  async function probed({ before = [] } = {}) {
+    const raw = new RawPolling(server.url, "/engine.io/");
+    clients.onClose(() => raw.close());
+    await raw.open();
+    if (before.length) assert.equal((await raw.post(before)).status, 200);
+    const ws = new RawWebSocket(`${wsBase(server.url)}/engine.io/?EIO=4&transport=websocket&sid=${encodeURIComponent(raw.sid)}`);
+    clients.onClose(() => ws.close());
+    await ws.opened();
+    ws.send("2probe");
+    assert.equal(await ws.next(), "3probe");
+    return { raw, ws };
+  }
+
+  /** Finishes the upgrade and checks that the session goes on over the WebSocket only. */
+  async function upgrade(raw, ws) {
+    ws.send("5");
+    ws.send("4after");
+    assert.equal(await ws.next(), "4after");
+    assert.equal((await raw.get()).status, 400);
+  }
+
+  test("a GET during the upgrade gets the packets queued before it, not a noop", T, async () => {
+    const { raw, ws } = await probed({ before: ["4before"] });
+    const r = await raw.get();
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.packets, ["4before"]);
+    await upgrade(raw, ws);
+  });
+
+  test("packets sent during the upgrade go out over polling; idle GETs get noops", T, async () => {
+    const { raw, ws } = await probed();
+    // Node answers a GET that stays pending with a noop from a 100 ms interval: GET until the
+    // echo arrives; every other answer must be a bare noop.
+    const first = raw.get();
+    assert.equal((await raw.post(["4during"])).status, 200);
+    let r = await first;
+    for (let i = 0; i < 200 && r.status === 200 && !r.packets.includes("4during"); i++) {
+      assert.deepEqual(r.packets, ["6"], `GET ${i} during the upgrade`);
+      r = await raw.get();
+    }
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.packets, ["4during"]);
+    // With nothing to send, the pending GET is released by a noop, so a client can pause.
+    assert.deepEqual((await raw.get()).packets, ["6"]);
+    await upgrade(raw, ws);
+  });
+});
