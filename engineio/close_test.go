@@ -214,7 +214,7 @@ func TestShutdown(t *testing.T) {
 	}
 	for _, sid := range []string{idle, waiting, wsSID, up} {
 		if reason, ok := ts.h.closed(sid); !ok || reason != ReasonForcedClose {
-			t.Errorf("session %s: closed %v, reason %q", sid, ok, reason)
+			t.Errorf("session %s (%s): closed %v, reason %q", sid, map[string]string{idle: "idle", waiting: "waiting", wsSID: "websocket", up: "upgraded"}[sid], ok, reason)
 		}
 	}
 	if res := awaitResponse(t, pending); res.body != "1" {

@@ -71,6 +71,7 @@ type Conn struct {
 	moved     bool // handed over to another node: no OnClose
 
 	done     chan struct{}
+	finished chan struct{} // closed once OnClose returned (after done)
 	userData atomic.Value
 }
 
@@ -84,6 +85,7 @@ func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 	return &Conn{
 		srv: s, id: id, req: req, remoteAddr: r.RemoteAddr, created: time.Now(),
 		transport: transport, getWake: make(chan struct{}, 1), done: make(chan struct{}),
+		finished: make(chan struct{}),
 	}
 }
 
@@ -282,6 +284,7 @@ func (c *Conn) closeNow(reason string) {
 	}
 	wasTransport := c.transport
 	c.state = stateClosed
+	defer close(c.finished) // Shutdown waits for OnClose
 	c.queue, c.queueBytes = nil, 0
 	stopTimer(c.pingTimer)
 	stopTimer(c.timeoutTimer)

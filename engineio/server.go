@@ -174,8 +174,9 @@ func (s *Server) Accepting() bool {
 
 // Shutdown refuses new handshakes, closes every connection gracefully (its
 // queued packets are sent first, then a close packet, so clients reconnect),
-// and waits until every goroutine the server started has finished or ctx is
-// done; then it closes what is left at once and returns ctx's error. As in
+// and waits until every connection is closed, its Handler.OnClose returned,
+// and every goroutine the server started has finished, or ctx is done; then
+// it closes what is left at once and returns ctx's error. As in
 // Node, an idle polling session (nothing queued, no GET waiting) is closed
 // at once: its next request gets error 1 and the client reconnects.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -195,7 +196,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() {
-		s.waitConns(ctx)
+		s.waitConns(ctx, conns)
 		s.goroutines.Wait()
 		close(done)
 	}()
@@ -212,11 +213,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// waitConns waits until every connection has been removed or ctx is done.
-func (s *Server) waitConns(ctx context.Context) {
-	for _, c := range s.Conns() {
+// waitConns waits until every connection of conns is closed and its
+// OnClose has returned, or ctx is done. (Waiting only for the connections
+// still registered would miss those whose close is under way.)
+func (s *Server) waitConns(ctx context.Context, conns []*Conn) {
+	for _, c := range conns {
 		select {
-		case <-c.done:
+		case <-c.finished:
 		case <-ctx.Done():
 			return
 		}
