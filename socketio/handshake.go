@@ -15,7 +15,7 @@ import (
 // Handshake holds the details of the request that opened a socket's
 // connection, and the auth payload of its namespace CONNECT.
 type Handshake struct {
-	// Headers are the handshake request's headers.
+	// Headers are the handshake request's headers, Host included.
 	Headers http.Header
 	// Time is when the socket was created.
 	Time time.Time
@@ -39,8 +39,13 @@ func newHandshake(c *engineio.Conn, auth json.RawMessage) *Handshake {
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		addr = host
 	}
+	headers := r.Header
+	if r.Host != "" { // net/http moves Host out of the header map; Node's headers have it
+		headers = r.Header.Clone()
+		headers.Set("Host", r.Host)
+	}
 	return &Handshake{
-		Headers: r.Header, Time: time.Now(), Address: addr, XDomain: r.Header.Get("Origin") != "",
+		Headers: headers, Time: time.Now(), Address: addr, XDomain: r.Header.Get("Origin") != "",
 		Secure: r.TLS != nil, URL: r.URL.RequestURI(), Query: r.URL.Query(), Auth: auth,
 	}
 }

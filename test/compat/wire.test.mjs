@@ -3,7 +3,7 @@
 // the server under test; Node's reference server passes them by definition.
 import { describe, test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, Clients, MODE, T } from "./lib/harness.mjs";
+import { startServer, Clients, ask, MODE, T } from "./lib/harness.mjs";
 import { RawPolling, RawWebSocket, wsBase } from "./lib/raw.mjs";
 
 // The raw exchanges do not depend on the client's transport mode: they run in one mode.
@@ -67,5 +67,24 @@ describe(`upgrade keeps polling (${MODE})`, rawOnly, () => {
     // With nothing to send, the pending GET is released by a noop, so a client can pause.
     assert.deepEqual((await raw.get()).packets, ["6"]);
     await upgrade(raw, ws);
+  });
+});
+
+describe(`handshake as Node builds it (${MODE})`, () => {
+  let server, clients;
+  before(async () => {
+    server = await startServer();
+    clients = new Clients(server);
+  });
+  afterEach(() => clients.closeAll());
+  after(async () => {
+    clients?.closeAll();
+    await server?.stop();
+  });
+
+  test("socket.handshake.headers has the host", T, async () => {
+    const s = await clients.connect("/");
+    const h = await ask(s, "handshake");
+    assert.equal(h.host, `127.0.0.1:${server.port}`);
   });
 });

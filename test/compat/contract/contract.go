@@ -145,7 +145,7 @@ func mainHandlers(io *socketio.Server, s *socketio.Socket, last *reasons) {
 		for k := range h.Query {
 			query[k] = h.Query.Get(k)
 		}
-		_ = e.Ack(map[string]any{"auth": h.Auth, "query": query, "headersHasHost": h.Headers.Get("Host") != "" || s.Conn().Request().Host != "",
+		_ = e.Ack(map[string]any{"auth": h.Auth, "query": query, "headersHasHost": h.Headers.Get("Host") != "", "host": h.Headers.Get("Host"),
 			"address": h.Address, "xdomain": h.XDomain, "secure": h.Secure, "issued": h.Time.UnixMilli(), "url": h.URL})
 	})
 	s.On("broadcast", func(e *socketio.Event) {

@@ -104,6 +104,7 @@ io.of("/").on("connection", (socket) => {
       auth: h.auth,
       query: { ...h.query },
       headersHasHost: h.headers.host !== undefined,
+      host: h.headers.host,
       address: h.address,
       xdomain: h.xdomain,
       secure: h.secure,
