@@ -53,6 +53,29 @@ func TestHandshakePolling(t *testing.T) {
 	}
 }
 
+// Of a repeated query key the last value counts, as in Node (which reads
+// the query with Object.fromEntries).
+func TestRepeatedQueryKeys(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, nil)
+	res := ts.request(http.MethodGet, "EIO=3&EIO=4&transport=websocket&transport=polling", "")
+	m := openRE.FindStringSubmatch(res.body)
+	if res.status != http.StatusOK || m == nil {
+		t.Fatalf("handshake: %d %q", res.status, res.body)
+	}
+	sid := m[1]
+	expectError(t, ts.request(http.MethodGet, "EIO=4&transport=polling&sid="+sid+"&sid=nope", ""),
+		400, CodeUnknownSID, "Session ID unknown")
+	if res := ts.request(http.MethodPost, "EIO=4&transport=polling&sid=nope&sid="+sid, "4hi"); res.status != 200 {
+		t.Fatalf("POST with the sid last: %d %q", res.status, res.body)
+	}
+	if res := ts.get(sid); res.body != "4hi" {
+		t.Fatalf("echo %q", res.body)
+	}
+	expectError(t, ts.request(http.MethodGet, "EIO=4&EIO=3&transport=polling", ""),
+		400, CodeUnsupportedVersion, "Unsupported protocol version")
+}
+
 func TestHandshakeOptions(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -251,8 +251,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	upgrade := isWebSocketUpgrade(r)
-	if sid := q.Get("sid"); sid != "" {
-		c, err := s.verifySession(r, sid, q.Get("transport"), upgrade)
+	if sid := last(q["sid"]); sid != "" {
+		c, err := s.verifySession(r, sid, last(q["transport"]), upgrade)
 		if err != nil && err.Code == CodeUnknownSID && s.opts.Router != nil &&
 			s.opts.Router.ServeForeign(w, r, sid) {
 			return // served by the session's owner
@@ -312,7 +312,7 @@ func (s *Server) verifySession(r *http.Request, sid, transport string, upgrade b
 
 // verifyHandshake applies Node's checks for a request without a session.
 func (s *Server) verifyHandshake(r *http.Request, q map[string][]string, upgrade bool) *RequestError {
-	transport := first(q["transport"])
+	transport := last(q["transport"])
 	if !s.opts.transportEnabled(transport) {
 		return requestError(CodeUnknownTransport, "")
 	}
@@ -337,17 +337,20 @@ func (s *Server) verifyHandshake(r *http.Request, q map[string][]string, upgrade
 			return e
 		}
 	}
-	if first(q["EIO"]) != "4" {
+	if last(q["EIO"]) != "4" {
 		return requestError(CodeUnsupportedVersion, "")
 	}
 	return nil
 }
 
-func first(v []string) string {
+// last returns the last value of a query parameter: Node reads the query
+// as Object.fromEntries(searchParams), so of a repeated key the last
+// value wins.
+func last(v []string) string {
 	if len(v) == 0 {
 		return ""
 	}
-	return v[0]
+	return v[len(v)-1]
 }
 
 // refuse answers a refused request: a JSON error for HTTP requests, a plain

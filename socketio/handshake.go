@@ -27,7 +27,8 @@ type Handshake struct {
 	Secure bool
 	// URL is the request URI of the handshake request.
 	URL string
-	// Query is the handshake request's query.
+	// Query is the handshake request's query, one value per key: the last
+	// one of a repeated key, as in Node.
 	Query url.Values
 	// Auth is the CONNECT payload: a JSON object, "{}" when absent.
 	Auth json.RawMessage
@@ -46,8 +47,19 @@ func newHandshake(c *engineio.Conn, auth json.RawMessage) *Handshake {
 	}
 	return &Handshake{
 		Headers: headers, Time: time.Now(), Address: addr, XDomain: r.Header.Get("Origin") != "",
-		Secure: r.TLS != nil, URL: r.URL.RequestURI(), Query: r.URL.Query(), Auth: auth,
+		Secure: r.TLS != nil, URL: r.URL.RequestURI(), Query: lastValues(r.URL.Query()), Auth: auth,
 	}
+}
+
+// lastValues keeps the last value of each query key: Node's handshake
+// query is an object of strings (Object.fromEntries of the search params).
+func lastValues(q url.Values) url.Values {
+	for k, v := range q {
+		if len(v) > 1 {
+			q[k] = v[len(v)-1:]
+		}
+	}
+	return q
 }
 
 // DecodeAuth decodes the auth payload into v.

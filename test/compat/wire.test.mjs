@@ -87,4 +87,23 @@ describe(`handshake as Node builds it (${MODE})`, () => {
     const h = await ask(s, "handshake");
     assert.equal(h.host, `127.0.0.1:${server.port}`);
   });
+
+  test("of a repeated query key the last value wins, as a string", T, async () => {
+    // The official client cannot repeat a key (it sends its query as an object): raw polling.
+    const raw = new RawPolling(server.url, "/socket.io/", "&foo=1&foo=2&one=x");
+    clients.onClose(() => raw.close());
+    await raw.open();
+    await raw.connectSocketIO();
+    assert.equal((await raw.post(['420["handshake"]'])).status, 200);
+    let ack;
+    for (let i = 0; i < 20 && !ack; i++) {
+      const { status, packets } = await raw.get();
+      assert.equal(status, 200);
+      ack = packets.find((p) => p.startsWith("430"));
+    }
+    assert.ok(ack, "no ack to handshake");
+    const [h] = JSON.parse(ack.slice(3));
+    assert.equal(h.query.foo, "2");
+    assert.equal(h.query.one, "x");
+  });
 });

@@ -6,10 +6,14 @@ import WebSocket from "ws";
 const SEP = "\x1e";
 
 export class RawPolling {
-  /** @param {string} base e.g. http://127.0.0.1:1234 ; path e.g. /socket.io/ */
-  constructor(base, path = "/socket.io/") {
+  /**
+   * @param {string} base e.g. http://127.0.0.1:1234 ; path e.g. /socket.io/
+   * @param {string} query extra query parameters for every request, e.g. "&a=1&a=2"
+   */
+  constructor(base, path = "/socket.io/", query = "") {
     this.base = base;
     this.path = path;
+    this.query = query;
     this.sid = null;
     this.handshake = null;
     this.controllers = new Set();
@@ -18,7 +22,7 @@ export class RawPolling {
 
   url(extra = "") {
     const sid = this.sid ? `&sid=${encodeURIComponent(this.sid)}` : "";
-    return `${this.base}${this.path}?EIO=4&transport=polling&t=raw${this.n++}${sid}${extra}`;
+    return `${this.base}${this.path}?EIO=4&transport=polling&t=raw${this.n++}${sid}${this.query}${extra}`;
   }
 
   async request(method, body, ms) {
