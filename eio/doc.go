@@ -20,7 +20,8 @@
 // A Packet is immutable once sent and may be queued to any number of
 // connections. Its encoded forms, WebSocketFrame (server frames are
 // unmasked, so one frame fits every recipient), CompressedFrame
-// (permessage-deflate without context takeover) and the base64 form used by
+// (permessage-deflate without context takeover), Base64Frame (for
+// WebSocket clients that asked for base64) and the base64 form used by
 // AppendPolling, are built on first use, cached in the packet, and shared:
 // a broadcast to many recipients encodes each form once, and once built the
 // forms are returned without allocating.

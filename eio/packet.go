@@ -45,6 +45,7 @@ type Packet struct {
 	wsFrame  atomic.Pointer[[]byte] // cached WebSocket frame (header + payload)
 	deflated atomic.Pointer[[]byte] // cached permessage-deflate frame
 	b64      atomic.Pointer[[]byte] // cached polling form of a binary packet
+	b64Frame atomic.Pointer[[]byte] // cached WebSocket text frame of the base64 form
 }
 
 // NewMessage returns a text message packet with the given payload.
@@ -75,6 +76,24 @@ func (p *Packet) WebSocketFrame() []byte {
 	}
 	f := buildFrame(op, false, p.textPrefix(), p.Data)
 	p.wsFrame.Store(&f)
+	return f
+}
+
+// Base64Frame returns the packet as one WebSocket frame for a client that
+// cannot take binary frames (it asked for base64 with b64=1): a binary
+// message travels as the text frame "b<base64 of data>", its polling form,
+// as engine.io's WebSocket transport sends it to such a client. For a text
+// packet it is WebSocketFrame. It is built once and shared like
+// WebSocketFrame; the caller must not modify it.
+func (p *Packet) Base64Frame() []byte {
+	if !p.Binary {
+		return p.WebSocketFrame()
+	}
+	if f := p.b64Frame.Load(); f != nil {
+		return *f
+	}
+	f := buildFrame(ws.OpText, false, nil, p.base64())
+	p.b64Frame.Store(&f)
 	return f
 }
 

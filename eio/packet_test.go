@@ -43,6 +43,27 @@ func TestWebSocketFrame(t *testing.T) {
 	}
 }
 
+func TestBase64Frame(t *testing.T) {
+	t.Parallel()
+	bin := NewBinaryMessage([]byte{1, 2, 3, 4})
+	raw := bin.Base64Frame()
+	if again := bin.Base64Frame(); &again[0] != &raw[0] {
+		t.Error("the base64 frame is not cached")
+	}
+	f, err := ws.ReadFrame(bytes.NewReader(raw))
+	if err != nil || f.Header.OpCode != ws.OpText || string(f.Payload) != "bAQIDBA==" {
+		t.Fatalf("frame %+v %q, %v", f.Header, f.Payload, err)
+	}
+	text := NewMessage([]byte("hi"))
+	if got := text.Base64Frame(); &got[0] != &text.WebSocketFrame()[0] {
+		t.Error("a text packet's base64 frame is not its frame")
+	}
+	typ, data, binary, err := DecodePacket(f.Payload)
+	if err != nil || typ != PacketMessage || !binary || !bytes.Equal(data, bin.Data) {
+		t.Fatalf("decoded %q %x %v %v", typ, data, binary, err)
+	}
+}
+
 func TestCompressedFrame(t *testing.T) {
 	t.Parallel()
 	for _, p := range []*Packet{
@@ -86,6 +107,7 @@ func TestEncodeOnceConcurrently(t *testing.T) {
 		wg.Go(func() {
 			frames[i] = p.WebSocketFrame()
 			_, _ = p.CompressedFrame()
+			_ = p.Base64Frame()
 			_ = p.AppendPolling(nil)
 		})
 	}
@@ -108,6 +130,11 @@ func TestFrameAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { _, _ = p.CompressedFrame() }); n != 0 {
 		t.Errorf("CompressedFrame: %v allocations", n)
+	}
+	bin := NewBinaryMessage([]byte{1, 2, 3})
+	bin.Base64Frame()
+	if n := testing.AllocsPerRun(100, func() { bin.Base64Frame() }); n != 0 {
+		t.Errorf("Base64Frame: %v allocations", n)
 	}
 	b := []byte("4hello")
 	if n := testing.AllocsPerRun(100, func() { _, _, _ = DecodeText(b) }); n != 0 {

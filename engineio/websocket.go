@@ -36,6 +36,7 @@ type wsTransport struct {
 	raw          syscall.RawConn // nil when conn has no descriptor of its own
 	deflate      bool
 	threshold    int
+	base64       bool // the client asked for base64 (b64): binary goes as "b<base64>" text
 	writeTimeout time.Duration
 
 	// br is the reader of a read in progress, taken from readers for it,
@@ -93,7 +94,9 @@ func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request) (*wsTr
 	if err != nil {
 		return nil, err
 	}
-	t := &wsTransport{conn: conn, writeTimeout: s.opts.WriteTimeout}
+	// As Node's transport does, a b64 parameter (any non-empty value)
+	// means the client cannot take binary frames.
+	t := &wsTransport{conn: conn, writeTimeout: s.opts.WriteTimeout, base64: last(r.URL.Query()["b64"]) != ""}
 	if rw.Reader.Buffered() > 0 {
 		t.br = rw.Reader // the client did not wait for the 101
 	}
@@ -384,12 +387,11 @@ func (c *Conn) readOne(t *wsTransport) bool {
 		return false
 	}
 	p := inPacket{typ: eio.PacketMessage, data: data, binary: true}
-	if op == ws.OpText {
-		if p.typ, p.data, err = eio.DecodeText(data); err != nil {
+	if op == ws.OpText { // "<type><data>", or "b<base64>" from a client that asked for base64
+		if p.typ, p.data, p.binary, err = eio.DecodePacket(data); err != nil {
 			c.closeNow(ReasonParseError)
 			return false
 		}
-		p.binary = false
 	}
 	c.recvMu.Lock()
 	ok := !c.isClosed() && c.handlePacket(p)
@@ -441,6 +443,10 @@ func (t *wsTransport) framesLocked(packets []*eio.Packet) (net.Buffers, error) {
 	t.pending = t.pending[:0]
 	t.queued.Store(0)
 	for _, p := range packets {
+		if t.base64 && p.Binary {
+			bufs = append(bufs, p.Base64Frame())
+			continue
+		}
 		if t.deflate && p.WireLen() >= t.threshold && !p.NoCompress {
 			f, err := p.CompressedFrame()
 			if err != nil {

@@ -296,3 +296,39 @@ func TestInflate(t *testing.T) {
 		t.Fatalf("inflate of garbage: %v", err)
 	}
 }
+
+// A text frame "b<base64>" is a binary message, as Node's decodePacket
+// reads it; a client that asked for base64 (b64=1) gets binary messages as
+// such text frames, others as binary frames.
+func TestWebSocketBase64(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, nil)
+	for _, b64 := range []bool{false, true} {
+		query := "EIO=4&transport=websocket"
+		if b64 {
+			query += "&b64=1"
+		}
+		w, err := ts.wsDial(query, ws.Dialer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sid := openRE.FindStringSubmatch(w.readText())[1]
+		w.writeText("bAQID")
+		op, p := w.message()
+		if b64 && (op != ws.OpText || string(p) != "bAQID") || !b64 && (op != ws.OpBinary || string(p) != "\x01\x02\x03") {
+			t.Fatalf("b64 %v: echo %v %q", b64, op, p)
+		}
+		if got := ts.h.received(sid); len(got) != 1 || got[0] != "bAQID" { // received binary
+			t.Fatalf("b64 %v: the handler got %q", b64, got)
+		}
+		w.writeText("4text")
+		w.expectText("4text")
+		w.writeText("b!!")
+		if code := w.expectClose(); code == 0 {
+			t.Fatalf("b64 %v: bad base64 did not close", b64)
+		}
+		if got := ts.h.waitClose(t, sid); got != ReasonParseError {
+			t.Fatalf("b64 %v: reason %q", b64, got)
+		}
+	}
+}
