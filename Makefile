@@ -26,6 +26,7 @@ node_modules: package.json package-lock.json
 
 assets: node_modules
 	npm run --silent build:whiteboard
+	npm run --silent build:client
 
 build: assets
 	$(GO) build -o $(BIN)/switchboard ./cmd/switchboard
@@ -98,3 +99,4 @@ test-k8s:
 
 clean:
 	rm -rf $(BIN) internal/whiteboard/dist/*.js internal/whiteboard/dist/*.css internal/whiteboard/dist/*.html
+	find internal/clientdist/dist -type f ! -name .gitkeep -delete

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-io/switchboard/adapter"
 	"github.com/switchboard-io/switchboard/engineio"
+	"github.com/switchboard-io/switchboard/internal/clientdist"
 )
 
 // Options configure a Server. The zero value is valid and gives Node's
@@ -62,6 +63,15 @@ type Options struct {
 	CleanupEmptyChildNamespaces bool
 	// Logger receives diagnostic logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// ServeClient, Node's serveClient, serves the official browser client
+	// below Path, as Node does: socket.io.js, socket.io.min.js,
+	// socket.io.esm.min.js, socket.io.msgpack.min.js and their .map files,
+	// from the socket.io-client package pinned in package.json, with
+	// Node's ETag and cache headers. Nil means true, Node's default;
+	// new(false) turns it off. The bundles are embedded when the module's
+	// assets were built (make assets); a server built without them
+	// answers these paths 503 with how to build them.
+	ServeClient *bool
 }
 
 func (o *Options) withDefaults() Options {
@@ -154,6 +164,10 @@ func (s *Server) Engine() *engineio.Server { return s.engine }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(r.URL.Path, s.opts.Path) {
 		http.NotFound(w, r)
+		return
+	}
+	if name := r.URL.Path[len(s.opts.Path):]; (s.opts.ServeClient == nil || *s.opts.ServeClient) && clientdist.IsFile(name) {
+		clientdist.Serve(w, r, name)
 		return
 	}
 	s.engine.ServeHTTP(w, r)

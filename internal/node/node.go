@@ -81,7 +81,8 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 		eopts.Router, eopts.GenerateID = cluster.Router, cluster.Router.GenerateID
 		eopts.OpenDelay, eopts.MaxOpenDelay = cluster.TakeoverWindow, cluster.TakeoverWindowMax
 	}
-	sopts := &socketio.Options{Engine: eopts, Path: cfg.Path, MaxAttachments: cfg.MaxAttachments, Logger: log}
+	sopts := &socketio.Options{Engine: eopts, Path: cfg.Path, MaxAttachments: cfg.MaxAttachments, Logger: log,
+		ServeClient: new(true)} // the browser client at /socket.io/socket.io.js, as Node serves it
 	if cfg.Parser == "msgpack" {
 		sopts.Parser = socketio.ParserMsgpack
 	}

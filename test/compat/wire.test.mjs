@@ -3,8 +3,13 @@
 // pass against Node's reference server (run.sh's default) and the Go server alike.
 import { describe, test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
 import {
   startServer, Clients, ask, waitFor, until, toBuffer, isBinary, MODE, FINAL_TRANSPORT, T,
+  REPO_ROOT,
 } from "./lib/harness.mjs";
 import { RawPolling, RawWebSocket, wsBase } from "./lib/raw.mjs";
 
@@ -130,5 +135,62 @@ describe(`base64 clients (forceBase64) (${MODE})`, () => {
     const [m] = await got;
     assert.ok(isBinary(m), `echo came back as ${typeof m}`);
     assert.deepEqual(toBuffer(m), Buffer.from([0, 1, 2, 255]));
+  });
+});
+
+describe(`the client bundle, as Node serves it (${MODE})`, rawOnly, () => {
+  const suite = serverPerSuite();
+  const pkg = path.join(REPO_ROOT, "node_modules", "socket.io-client");
+  const version = JSON.parse(readFileSync(path.join(pkg, "package.json"), "utf8")).version;
+  const FILES = [
+    "socket.io.js", "socket.io.js.map", "socket.io.min.js", "socket.io.min.js.map",
+    "socket.io.esm.min.js", "socket.io.esm.min.js.map", "socket.io.msgpack.min.js", "socket.io.msgpack.min.js.map",
+  ];
+
+  /** One GET with exactly the given headers; resolves {status, headers, body (Buffer)}. */
+  function get(name, headers = {}) {
+    return new Promise((resolve, reject) => {
+      const req = http.get(`${suite.server.url}/socket.io/${name}`, { headers }, (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.setTimeout(10_000, () => req.destroy(new Error(`GET ${name} timed out`)));
+    });
+  }
+
+  test("every bundle and map, byte for byte, with Node's headers", T, async () => {
+    for (const name of FILES) {
+      const r = await get(name);
+      assert.equal(r.status, 200, name);
+      assert.equal(r.headers["content-encoding"], undefined, name);
+      assert.ok(r.body.equals(readFileSync(path.join(pkg, "dist", name))), `${name}: not the package's file`);
+      const type = name.endsWith(".map") ? "application/json" : "application/javascript";
+      assert.equal(r.headers["content-type"], `${type}; charset=utf-8`, name);
+      assert.equal(r.headers["cache-control"], "public, max-age=0", name);
+      assert.equal(r.headers.etag, `"${version}"`, name);
+    }
+  });
+
+  test("the version's ETag, strong or weak, gets 304 with no body", T, async () => {
+    for (const etag of [`"${version}"`, `W/"${version}"`]) {
+      const r = await get("socket.io.min.js", { "if-none-match": etag });
+      assert.equal(r.status, 304, etag);
+      assert.equal(r.body.length, 0, etag);
+    }
+    assert.equal((await get("socket.io.min.js", { "if-none-match": '"0.0.0"' })).status, 200);
+  });
+
+  test("compressed as Accept-Encoding asks, with Node's choice", T, async () => {
+    const file = readFileSync(path.join(pkg, "dist", "socket.io.js"));
+    const decode = { br: zlib.brotliDecompressSync, gzip: zlib.gunzipSync, deflate: zlib.inflateSync };
+    for (const [accept, want] of [["gzip, deflate, br", "gzip"], ["br", "br"], ["deflate", "deflate"], ["br;q=0.5, gzip", "gzip"]]) {
+      const r = await get("socket.io.js", { "accept-encoding": accept });
+      assert.equal(r.status, 200, accept);
+      assert.equal(r.headers["content-encoding"], want, accept);
+      assert.ok(decode[want](r.body).equals(file), `${accept}: the decoded body is not the file`);
+    }
   });
 });
