@@ -20,6 +20,7 @@ import (
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/switchboard-io/switchboard/adapter/redis"
+	"github.com/switchboard-io/switchboard/internal/leakcheck"
 	"github.com/switchboard-io/switchboard/parser"
 	"github.com/switchboard-io/switchboard/socketio"
 )
@@ -58,12 +59,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Setenv("SWITCHBOARD_EXAMPLE_REDIS", sharedRedis.url())
-	code := m.Run()
-	if sharedRedis != nil {
-		sharedRedis.stop()
-	}
-	stopSharedCluster()
-	os.Exit(code)
+	// Every adapter must be closed by its test: a subscriber, reader or
+	// ticker left behind fails the package.
+	leakcheck.MainAfter(m, func() {
+		if sharedRedis != nil {
+			sharedRedis.stop()
+		}
+		stopSharedCluster()
+	}, "switchboard-io/switchboard/", "rueidis")
 }
 
 // shared returns the package's Redis server, started on first use. Tests

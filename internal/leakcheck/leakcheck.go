@@ -14,9 +14,16 @@ import (
 // Main runs the tests of m and then exits non-zero if goroutines started
 // meanwhile still run code that contains one of the markers (package
 // paths or function prefixes) after a grace period. Call it from TestMain.
-func Main(m *testing.M, markers ...string) {
+func Main(m *testing.M, markers ...string) { MainAfter(m, nil, markers...) }
+
+// MainAfter is Main with a clean-up that runs after the tests and before
+// the check (stopping a server the whole package shared, for instance).
+func MainAfter(m *testing.M, cleanup func(), markers ...string) {
 	before := ids()
 	code := m.Run()
+	if cleanup != nil {
+		cleanup()
+	}
 	if code == 0 {
 		if leaked := wait(before, markers, 10*time.Second); len(leaked) > 0 {
 			fmt.Fprintf(os.Stderr, "goroutines leaked by the tests:\n\n%s\n", strings.Join(leaked, "\n\n"))
