@@ -141,15 +141,16 @@ type Message struct {
 	// not known).
 	Fanout int
 
-	msgpack atomic.Pointer[eio.Packet] // see MsgpackFrame
+	msgpack atomic.Pointer[[]*eio.Packet] // see MsgpackFrames
 }
 
-// MsgpackFrame returns the message in the msgpack parser's format: one
-// binary message, built on first use and shared by every recipient, so
-// that a broadcast is encoded at most once per format.
-func (m *Message) MsgpackFrame() (*eio.Packet, error) {
+// MsgpackFrames returns the message in the msgpack parser's format: one
+// binary message, built on first use and shared by every recipient (the
+// slice too), so that a broadcast is encoded at most once per format and
+// costs no allocation per recipient. The caller must not modify it.
+func (m *Message) MsgpackFrames() ([]*eio.Packet, error) {
 	if f := m.msgpack.Load(); f != nil {
-		return f, nil
+		return *f, nil
 	}
 	b, err := m.Packet.AppendMsgpack(make([]byte, 0, len(m.Packet.Data)+16))
 	if err != nil {
@@ -157,8 +158,9 @@ func (m *Message) MsgpackFrame() (*eio.Packet, error) {
 	}
 	f := eio.NewBinaryMessage(b)
 	f.NoCompress = len(m.Frames) > 0 && m.Frames[0].NoCompress
-	m.msgpack.CompareAndSwap(nil, f)
-	return m.msgpack.Load(), nil
+	frames := []*eio.Packet{f}
+	m.msgpack.CompareAndSwap(nil, &frames)
+	return *m.msgpack.Load(), nil
 }
 
 // Encode encodes p once into Engine.IO packets: a text message followed by

@@ -231,11 +231,7 @@ func (cl *client) frames(m *adapter.Message) ([]*eio.Packet, error) {
 	if cl.srv.opts.Parser != ParserMsgpack {
 		return m.Frames, nil
 	}
-	f, err := m.MsgpackFrame()
-	if err != nil {
-		return nil, err
-	}
-	return []*eio.Packet{f}, nil
+	return m.MsgpackFrames()
 }
 
 // decodeMsgpack decodes a message of the msgpack format, always binary.
