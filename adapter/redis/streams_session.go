@@ -2,6 +2,8 @@ package redis
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +39,14 @@ type sessionStore struct {
 
 type liveSession struct {
 	ns   *streamsNS
-	sess adapter.Session
+	pid  string
+	sess adapter.Session // guarded by sessionStore.mu
+
+	// wmu orders the writes of this session: each one reads the socket's
+	// rooms while holding it, so the write that lands last is the newest
+	// (two writes of one session, sent concurrently, could reach Redis in
+	// either order).
+	wmu sync.Mutex
 }
 
 func newSessionStore(a *Adapter, prefix string) *sessionStore {
@@ -82,12 +91,6 @@ func (s *streamsNS) windowOr(def time.Duration) time.Duration {
 func (st *sessionStore) persist(ctx context.Context, ns *streamsNS, s *adapter.Session) error {
 	live := s.DisconnectedAt.IsZero()
 	sess := *s
-	if live {
-		sess.Rooms = ns.RoomsOf(s.SID) // the current rooms, whatever the order of concurrent writes
-		if sess.Rooms == nil {
-			sess.Rooms = s.Rooms
-		}
-	}
 	ttl := st.liveTTL(ns)
 	if !live {
 		ttl = ns.windowOr(0) - time.Since(s.DisconnectedAt)
@@ -100,19 +103,50 @@ func (st *sessionStore) persist(ctx context.Context, ns *streamsNS, s *adapter.S
 		st.mu.Unlock()
 		return ErrClosed
 	}
+	ls := st.live[s.PID]
 	if live {
 		if _, gone := st.ended[s.PID]; gone {
 			st.mu.Unlock()
 			return nil // a late write for a socket that left already
 		}
-		st.live[s.PID] = &liveSession{ns: ns, sess: sess}
-		st.bySID[s.SID] = s.PID
+		if ls == nil {
+			ls = &liveSession{ns: ns, pid: s.PID}
+			st.live[s.PID] = ls
+			st.bySID[s.SID] = s.PID
+		}
+		ls.sess = sess
 	} else {
 		st.forgetLocked(s.PID)
 	}
 	st.a.stats.liveSessions.Store(int64(len(st.live)))
 	st.mu.Unlock()
-	return st.set(ctx, &sess, ttl, false)
+	if ls == nil {
+		return st.set(ctx, &sess, ttl, false)
+	}
+	ls.wmu.Lock()
+	defer ls.wmu.Unlock()
+	if !live {
+		return st.set(ctx, &sess, ttl, false) // after the live writes in flight
+	}
+	cur, ok := st.current(ls)
+	if !ok {
+		return nil // the socket left while this write waited
+	}
+	return st.set(ctx, &cur, ttl, false)
+}
+
+// current returns what to write for a live session, with the socket's
+// rooms as of now; ok is false when the session is no longer live.
+// ls.wmu held.
+func (st *sessionStore) current(ls *liveSession) (adapter.Session, bool) {
+	st.mu.Lock()
+	s := ls.sess
+	ok := st.live[ls.pid] == ls
+	st.mu.Unlock()
+	if rooms := ls.ns.RoomsOf(s.SID); rooms != nil {
+		s.Rooms = rooms
+	}
+	return s, ok
 }
 
 // forgetLocked stops refreshing pid and ignores its later live writes.
@@ -261,30 +295,40 @@ func (st *sessionStore) expireLocked() {
 	}
 }
 
-// write stores sessions with their current rooms, pipelined.
+// write stores sessions with their current rooms, pipelined. It holds the
+// write locks of a batch, taken in PID order so that two writes never
+// wait for each other.
 func (st *sessionStore) write(ctx context.Context, todo []*liveSession) {
-	c := st.a.client
+	slices.SortFunc(todo, func(a, b *liveSession) int { return strings.Compare(a.pid, b.pid) })
+	todo = slices.Compact(todo)
 	for len(todo) > 0 && ctx.Err() == nil {
 		n := min(len(todo), 512)
-		cmds := make(rueidis.Commands, 0, n)
-		for _, ls := range todo[:n] {
-			s := ls.sess
-			if rooms := ls.ns.RoomsOf(s.SID); rooms != nil {
-				s.Rooms = rooms
-			}
-			val, err := clusterwire.EncodeSession(&s)
-			if err != nil {
-				continue
-			}
-			ttl := st.liveTTL(ls.ns)
-			cmds = append(cmds, c.B().Set().Key(st.key(s.PID)).Value(val).PxMilliseconds(ttl.Milliseconds()).Build())
-		}
-		for _, r := range c.DoMulti(ctx, cmds...) {
-			if r.Error() != nil {
-				st.a.stats.sessionWriteErrors.Add(1)
-			}
-		}
+		st.writeBatch(ctx, todo[:n])
 		todo = todo[n:]
+	}
+}
+
+func (st *sessionStore) writeBatch(ctx context.Context, batch []*liveSession) {
+	c := st.a.client
+	cmds := make(rueidis.Commands, 0, len(batch))
+	for _, ls := range batch {
+		ls.wmu.Lock()
+		defer ls.wmu.Unlock()
+		s, ok := st.current(ls)
+		if !ok {
+			continue
+		}
+		val, err := clusterwire.EncodeSession(&s)
+		if err != nil {
+			continue
+		}
+		ttl := st.liveTTL(ls.ns)
+		cmds = append(cmds, c.B().Set().Key(st.key(s.PID)).Value(val).PxMilliseconds(ttl.Milliseconds()).Build())
+	}
+	for _, r := range c.DoMulti(ctx, cmds...) {
+		if r.Error() != nil {
+			st.a.stats.sessionWriteErrors.Add(1)
+		}
 	}
 }
 

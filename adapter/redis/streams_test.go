@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/switchboard-io/switchboard/adapter/redis"
+	"github.com/switchboard-io/switchboard/internal/clusterwire"
 	sioclient "github.com/switchboard-io/switchboard/client"
 	"github.com/switchboard-io/switchboard/parser"
 	"github.com/switchboard-io/switchboard/socketio"
@@ -366,7 +367,8 @@ func TestStreamsRedisRestart(t *testing.T) {
 // with what it missed, and keeps receiving: the stale socket is closed
 // first and its leaving never takes the recovered one out of its rooms.
 func TestStreamsRecoveryReplacesAStaleSocket(t *testing.T) {
-	rc := newRecoveryCluster(t, 1, streamsOpts(t, shared(t)))
+	opts := streamsOpts(t, shared(t))
+	rc := newRecoveryCluster(t, 1, opts)
 	n := rc.nodes[0]
 	joined := make(chan struct{}, 2)
 	n.srv.OnConnection(func(s *socketio.Socket) { s.Join("board"); joined <- struct{}{} })
@@ -389,6 +391,11 @@ func TestStreamsRecoveryReplacesAStaleSocket(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the connection handler did not run")
 	}
+	// The room joined by the handler reaches the stored session (its
+	// write follows the one of the connection, which has no room yet).
+	waitFor(t, 5*time.Second, func() bool {
+		return slices.Contains(storedRooms(t, shared(t), opts.Streams.SessionKeyPrefix+ids.PID), "board")
+	})
 	seq := func(i int) { _ = n.srv.To("board").Emit(context.Background(), "seq", i) }
 	seq(1)
 	offset := nextSeq(t, ctx, old)[1]
@@ -415,6 +422,21 @@ func TestStreamsRecoveryReplacesAStaleSocket(t *testing.T) {
 	if st := n.srv.Stats(); st.Recovered != 1 || st.RecoveryFailed != 0 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+// storedRooms returns the rooms of the session stored under key (none
+// when there is no such key).
+func storedRooms(t *testing.T, r *redisServer, key string) []string {
+	t.Helper()
+	v, err := r.text("GET " + key)
+	if err != nil {
+		return nil
+	}
+	sess, err := clusterwire.DecodeSession(v)
+	if err != nil {
+		t.Fatalf("stored session %q: %v", v, err)
+	}
+	return sess.Rooms
 }
 
 // nextSeq reads the next "seq" event of c: its argument and its offset.
