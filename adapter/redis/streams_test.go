@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/switchboard-io/switchboard/adapter/redis"
-	"github.com/switchboard-io/switchboard/internal/clusterwire"
 	sioclient "github.com/switchboard-io/switchboard/client"
+	"github.com/switchboard-io/switchboard/internal/clusterwire"
 	"github.com/switchboard-io/switchboard/parser"
 	"github.com/switchboard-io/switchboard/socketio"
 	"github.com/switchboard-io/switchboard/socketiotest"
