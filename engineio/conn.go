@@ -34,6 +34,7 @@ type Conn struct {
 	id         string
 	req        *http.Request
 	remoteAddr string
+	addrKey    string // what the session counts against (Options.MaxSessionsPerAddress)
 	created    time.Time
 
 	// recvMu serialises inbound packet handling, so that the handler sees a

@@ -119,7 +119,7 @@ func (s *Server) Adopt(h *Handoff, w http.ResponseWriter, r *http.Request, regis
 	for _, m := range h.Messages {
 		c.pendingIn = append(c.pendingIn, inPacket{typ: eio.PacketMessage, data: m.Data, binary: m.Binary})
 	}
-	rerr := s.register(c, false)
+	rerr := s.register(c, false, false)
 	if registered != nil {
 		registered()
 	}

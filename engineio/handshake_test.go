@@ -3,9 +3,11 @@ package engineio
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -354,4 +356,51 @@ func TestCodeMessage(t *testing.T) {
 	if e.Error() != "engine.io: Bad request (TRANSPORT_MISMATCH)" {
 		t.Errorf("Error() = %q", e.Error())
 	}
+}
+
+// MaxSessionsPerAddress refuses the handshakes of an address that has its
+// sessions open, over both transports, and only while they are open; other
+// addresses and sessions handed over by another node are not refused.
+func TestMaxSessionsPerAddress(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, &Options{MaxSessionsPerAddress: 2})
+	first := ts.handshake()
+	ts.handshake()
+	const msg = "too many sessions from this address"
+	expectError(t, ts.request(http.MethodGet, "EIO=4&transport=polling", ""), 403, 4, msg)
+	var status int
+	var body []byte
+	d := ws.Dialer{OnStatusError: func(code int, _ []byte, r io.Reader) {
+		status = code
+		if res, err := http.ReadResponse(bufio.NewReader(r), nil); err == nil {
+			body, _ = io.ReadAll(res.Body)
+			res.Body.Close()
+		}
+	}}
+	if _, err := ts.wsDial("EIO=4&transport=websocket", d); err == nil || status != 400 || string(body) != msg {
+		t.Fatalf("WebSocket handshake: %v, %d %q; want refused, 400 %q", err, status, body, msg)
+	}
+
+	// Another address has its own count.
+	r := httptest.NewRequest(http.MethodGet, "/engine.io/?EIO=4&transport=polling", nil)
+	r.RemoteAddr = "192.0.2.7:4000"
+	rec := httptest.NewRecorder()
+	ts.srv.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK || !openRE.MatchString(rec.Body.String()) {
+		t.Fatalf("handshake of another address: %d %q", rec.Code, rec.Body)
+	}
+
+	// A session handed over counts but is not refused.
+	adopted := newConn(ts.srv, NewID(), r.Clone(context.Background()), TransportPolling)
+	adopted.remoteAddr = "127.0.0.1:5000"
+	if err := ts.srv.register(adopted, false, false); err != nil {
+		t.Fatalf("a handed-over session was refused: %v", err)
+	}
+	ts.srv.remove(adopted)
+
+	// A closed session frees its place.
+	ts.post(first, "1")
+	waitFor(t, "the closed session to go", func() bool { return ts.srv.Conn(first) == nil })
+	ts.handshake()
+	expectError(t, ts.request(http.MethodGet, "EIO=4&transport=polling", ""), 403, 4, msg)
 }

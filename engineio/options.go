@@ -36,6 +36,13 @@ type Options struct {
 	// non-nil error refuses the handshake with code 4 (Forbidden); the error
 	// text becomes the message.
 	AllowRequest func(r *http.Request) error
+	// MaxSessionsPerAddress bounds the open sessions of one client address
+	// (the host of the handshake request's RemoteAddr, which a resolver of
+	// trusted proxies may have set): a handshake beyond it is refused with
+	// code 4 (Forbidden). A session handed over by another node (Adopt)
+	// counts but is never refused. Zero, the default, means no bound, as
+	// in Node.
+	MaxSessionsPerAddress int
 	// CORS enables CORS headers and preflight answers. Nil means off.
 	CORS *CORSOptions
 	// Cookie, when set, makes the polling handshake set a cookie holding the

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -60,6 +61,7 @@ type Server struct {
 
 	mu       sync.RWMutex
 	conns    map[string]*Conn
+	perAddr  map[string]int // open sessions by client address (Options.MaxSessionsPerAddress)
 	draining bool
 	closed   bool
 
@@ -118,7 +120,8 @@ func (s *Server) stopIO() {
 // NewServer returns a server that reports its connections' events to h.
 func NewServer(h Handler, opts *Options) *Server {
 	o := opts.withDefaults()
-	s := &Server{opts: o, handler: h, log: o.Logger, conns: make(map[string]*Conn)}
+	s := &Server{opts: o, handler: h, log: o.Logger, conns: make(map[string]*Conn),
+		perAddr: make(map[string]int)}
 	if o.OpenDelay > 0 && o.MaxOpenDelay > o.OpenDelay {
 		s.delays = newUpgradeDelays(o.OpenDelay, o.MaxOpenDelay)
 	}
@@ -239,8 +242,35 @@ func (s *Server) remove(c *Conn) {
 	s.mu.Lock()
 	if s.conns[c.id] == c {
 		delete(s.conns, c.id)
+		if s.perAddr[c.addrKey]--; s.perAddr[c.addrKey] <= 0 {
+			delete(s.perAddr, c.addrKey)
+		}
 	}
 	s.mu.Unlock()
+}
+
+// errTooManySessions refuses a handshake beyond Options.MaxSessionsPerAddress.
+var errTooManySessions = &RequestError{Code: CodeForbidden, Message: "too many sessions from this address"}
+
+// addressKey is the client address a session counts against: the host of
+// a request's RemoteAddr.
+func addressKey(remoteAddr string) string {
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		return host
+	}
+	return remoteAddr
+}
+
+// addressFull tells whether a handshake from r would exceed
+// Options.MaxSessionsPerAddress. register decides for good.
+func (s *Server) addressFull(r *http.Request) bool {
+	limit := s.opts.MaxSessionsPerAddress
+	if limit <= 0 {
+		return false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.perAddr[addressKey(r.RemoteAddr)] >= limit
 }
 
 // ServeHTTP serves one Engine.IO request: a handshake, a poll, a post or a
@@ -385,10 +415,12 @@ func (s *Server) generateID(r *http.Request) (string, *RequestError) {
 }
 
 // register adds the new session c to the server, unless the server is
-// closing. With track set, it also counts the caller's goroutine (which
+// closing or, with bounded set, c's address has its
+// Options.MaxSessionsPerAddress sessions already. With track set, it also counts the caller's goroutine (which
 // must call s.goroutines.Done) in the same critical section, so that no
 // goroutine is added once Shutdown has started waiting.
-func (s *Server) register(c *Conn, track bool) *RequestError {
+func (s *Server) register(c *Conn, track, bounded bool) *RequestError {
+	c.addrKey = addressKey(c.remoteAddr)
 	s.mu.Lock()
 	if s.closed || s.draining {
 		s.mu.Unlock()
@@ -398,7 +430,12 @@ func (s *Server) register(c *Conn, track bool) *RequestError {
 		s.mu.Unlock()
 		return requestError(CodeBadRequest, "ID_GENERATION_ERROR")
 	}
+	if limit := s.opts.MaxSessionsPerAddress; bounded && limit > 0 && s.perAddr[c.addrKey] >= limit {
+		s.mu.Unlock()
+		return errTooManySessions
+	}
 	s.conns[c.id] = c
+	s.perAddr[c.addrKey]++
 	if track {
 		s.goroutines.Add(1)
 	}
@@ -430,7 +467,7 @@ func (s *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
 	id, rerr := s.generateID(r)
 	if rerr == nil {
 		c := newConn(s, id, r, TransportPolling)
-		if rerr = s.register(c, false); rerr == nil {
+		if rerr = s.register(c, false, true); rerr == nil {
 			s.openPolling(c, w, r)
 			return
 		}

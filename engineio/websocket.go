@@ -117,6 +117,9 @@ func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request) (*wsTr
 // so that nothing (a Shutdown, a lookup) sees it half built.
 func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 	id, rerr := s.generateID(r)
+	if rerr == nil && s.addressFull(r) {
+		rerr = errTooManySessions
+	}
 	if rerr != nil {
 		s.refuse(w, r, rerr, true)
 		return
@@ -128,7 +131,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 	c := newConn(s, id, r, TransportWebSocket)
 	c.ws = t
 	c.queue = append(c.queue, s.openPacket(c))
-	if rerr := s.register(c, true); rerr != nil {
+	if rerr := s.register(c, true, true); rerr != nil { // a concurrent handshake took the last place
 		t.close(ws.StatusGoingAway)
 		return
 	}

@@ -50,6 +50,9 @@ type Config struct {
 	// HandshakeRate limits new sessions per client IP per second (0: no
 	// limit).
 	HandshakeRate float64
+	// MaxSessionsPerIP bounds the open sessions of one client IP (0: no
+	// limit).
+	MaxSessionsPerIP int
 	// TrustedProxies are the load balancers and reverse proxies whose word
 	// on the client's address is believed (ForwardedHeader, and the PROXY
 	// protocol with ProxyProtocol); empty trusts nobody, and the client is
@@ -170,6 +173,9 @@ func settings(c *Config) []setting {
 		{"handshake-rate", "SWITCHBOARD_HANDSHAKE_RATE", "new sessions allowed per client IP per second, bursts of twice that (0: no limit)", func(fs *flag.FlagSet, n, u string) {
 			fs.Float64Var(&c.HandshakeRate, n, 0, u)
 		}},
+		{"max-sessions-per-ip", "SWITCHBOARD_MAX_SESSIONS_PER_IP", "open sessions allowed per client IP; a handshake beyond is refused (403) until one closes (0: no limit)", func(fs *flag.FlagSet, n, u string) {
+			fs.IntVar(&c.MaxSessionsPerIP, n, 0, u)
+		}},
 		{"trusted-proxies", "SWITCHBOARD_TRUSTED_PROXIES", "comma-separated CIDRs or addresses of the load balancers and proxies believed on the client's address (--forwarded-header, --proxy-protocol); empty: nobody, the client is the TCP peer", func(fs *flag.FlagSet, n, u string) {
 			fs.Var(&c.TrustedProxies, n, u)
 		}},
@@ -266,6 +272,9 @@ func (c *Config) finish() error {
 	}
 	if c.HandshakeRate < 0 {
 		errs = append(errs, errors.New("handshake-rate must not be negative"))
+	}
+	if c.MaxSessionsPerIP < 0 {
+		errs = append(errs, errors.New("max-sessions-per-ip must not be negative"))
 	}
 	if c.ProxyProtocol && c.TrustedProxies.Empty() {
 		errs = append(errs, errors.New("proxy-protocol needs --trusted-proxies (the balancers allowed to send it)"))

@@ -3,6 +3,7 @@ package node
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"github.com/switchboard-io/switchboard/internal/config"
 	"github.com/switchboard-io/switchboard/internal/realip"
 	"github.com/switchboard-io/switchboard/socketio"
+	"github.com/switchboard-io/switchboard/socketiotest"
 )
 
 // shutdown stops n when the test ends.
@@ -258,16 +260,7 @@ func TestTakeoverCarriesClientAddress(t *testing.T) {
 	reg := cluster.NewMemoryRegistry()
 	a, b := startClusterNode(t, reg), startClusterNode(t, reg)
 	seenA, seenB := addresses(a), addresses(b)
-	req, _ := http.NewRequest("GET", "http://"+a.Addr().String()+"/socket.io/?EIO=4&transport=polling", nil)
-	req.Header.Set("X-Forwarded-For", "203.0.113.30")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	_, rest, _ := strings.Cut(string(body), `"sid":"`)
-	sid, _, _ := strings.Cut(rest, `"`)
+	_, body, sid := forwardedHandshake(t, a, "203.0.113.30")
 	if sid == "" {
 		t.Fatalf("handshake %q", body)
 	}
@@ -335,4 +328,78 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// forwardedHandshake makes a polling handshake on n with X-Forwarded-For
+// xff, as a proxy forwards it, and returns the status, the body and the
+// session id (empty when refused). The session stays open.
+func forwardedHandshake(t *testing.T, n *Node, xff string) (int, string, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+n.Addr().String()+"/socket.io/?EIO=4&transport=polling", nil)
+	req.Header.Set("X-Forwarded-For", xff)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	_, rest, _ := strings.Cut(string(body), `"sid":"`)
+	sid, _, _ := strings.Cut(rest, `"`)
+	return resp.StatusCode, string(body), sid
+}
+
+// TestMaxSessionsPerIP: behind a trusted proxy, --max-sessions-per-ip
+// counts the open sessions of each forwarded client, and a closed session
+// frees its place.
+func TestMaxSessionsPerIP(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, "--trusted-proxies", "127.0.0.1", "--max-sessions-per-ip", "2")
+	shutdown(t, n)
+	base := "http://" + n.Addr().String() + "/socket.io/?EIO=4&transport=polling"
+	open := func(xff string) (int, string) {
+		t.Helper()
+		code, body, sid := forwardedHandshake(t, n, xff)
+		if code == 403 && body != `{"code":4,"message":"too many sessions from this address"}` {
+			t.Fatalf("refusal %q", body)
+		}
+		return code, sid
+	}
+	var sids []string
+	for i, s := range []struct {
+		xff  string
+		want int
+	}{
+		{"203.0.113.6", 200},
+		{"203.0.113.6", 200},
+		{"203.0.113.6", 403},
+		{"198.51.100.1, 203.0.113.6", 403}, // a spoof in front changes nothing
+		{"203.0.113.7", 200},
+	} {
+		code, sid := open(s.xff)
+		if code != s.want {
+			t.Fatalf("step %d, X-Forwarded-For %q: %d, want %d", i, s.xff, code, s.want)
+		}
+		if code == 200 {
+			sids = append(sids, sid)
+		}
+	}
+	closeSession := func(sid string) {
+		if code, _ := post(t, base+"&sid="+sid, "text/plain", "1"); code != 200 {
+			t.Fatalf("closing session %q: %d", sid, code)
+		}
+	}
+	closeSession(sids[0])
+	socketiotest.Eventually(t, func() error {
+		if n.io.Engine().Conn(sids[0]) != nil {
+			return errors.New("the closed session is still open")
+		}
+		return nil
+	}, 10*time.Second)
+	code, sid := open("203.0.113.6")
+	if code != 200 {
+		t.Fatalf("after a session closed: %d, want 200", code)
+	}
+	for _, s := range append(sids[1:], sid) {
+		closeSession(s)
+	}
 }
