@@ -22,6 +22,11 @@ const (
 	paramTLSKey        = "tls_key_file"
 	paramTLSCA         = "tls_ca_file"
 	paramTLSServerName = "tls_server_name"
+
+	// The Sentinels' own credentials (Sentinel's requirepass or an ACL
+	// user), beside the data nodes' in the URL's user information.
+	paramSentinelUser     = "sentinel_username"
+	paramSentinelPassword = "sentinel_password"
 )
 
 // topologyRefresh is how often a client made by NewClient reads the
@@ -72,6 +77,9 @@ func clientOption(o Options) (rueidis.ClientOption, *TLSOptions, error) {
 		// promoted.
 		co.ClusterOption.ShardsRefreshInterval = topologyRefresh
 	}
+	if err := sentinelAuth(o.URL, &co); err != nil {
+		return co, nil, err
+	}
 	if co.Sentinel.MasterSet != "" && co.Sentinel.TopologyRefreshInterval == 0 {
 		// Sentinel's +switch-master is a pub/sub message: one missed, the
 		// periodic check still finds the new master.
@@ -111,6 +119,22 @@ func clientOption(o Options) (rueidis.ClientOption, *TLSOptions, error) {
 	return co, t, nil
 }
 
+// sentinelAuth sets the Sentinels' credentials from the URL's
+// sentinel_username and sentinel_password.
+func sentinelAuth(rawURL string, co *rueidis.ClientOption) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return err
+	}
+	q := u.Query()
+	user, pass := q.Get(paramSentinelUser), q.Get(paramSentinelPassword)
+	if (user != "" || pass != "") && co.Sentinel.MasterSet == "" {
+		return fmt.Errorf("%s and %s need master_set", paramSentinelUser, paramSentinelPassword)
+	}
+	co.Sentinel.Username, co.Sentinel.Password = user, pass
+	return nil
+}
+
 // tlsFromURL returns the TLS options of o, their empty fields filled from
 // the URL's parameters.
 func tlsFromURL(rawURL string, o *TLSOptions) (*TLSOptions, error) {
@@ -148,6 +172,15 @@ func pingAny(ctx context.Context, c rueidis.Client) error {
 	return err
 }
 
+// sentinelAuthHint tells, behind Sentinel, where each password goes.
+func sentinelAuthHint(co rueidis.ClientOption) string {
+	if co.Sentinel.MasterSet == "" {
+		return ""
+	}
+	return " (the Sentinels' credentials are the URL's " + paramSentinelUser + " and " + paramSentinelPassword +
+		", the master's its user and password)"
+}
+
 // connectError says what a failed start most likely means.
 func connectError(co rueidis.ClientOption, t *TLSOptions, err error) error {
 	what := "redis " + strings.Join(co.InitAddress, ", ")
@@ -180,9 +213,9 @@ func connectHint(co rueidis.ClientOption, withCert bool, err error) string {
 		// after the client's first write, which then meets a reset.
 		return "the server closed the TLS connection: did it refuse the client certificate (is it signed by a CA the server trusts?)"
 	case strings.HasPrefix(msg, "WRONGPASS"):
-		return "wrong username or password"
+		return "wrong username or password" + sentinelAuthHint(co)
 	case strings.HasPrefix(msg, "NOAUTH"):
-		return "the server requires a password"
+		return "the server requires a password" + sentinelAuthHint(co)
 	case co.TLSConfig != nil && strings.Contains(msg, "first record does not look like a TLS handshake"):
 		return "the server does not speak TLS on this port (use redis:// or its TLS port)"
 	case co.TLSConfig != nil && isTimeout(err):

@@ -39,26 +39,32 @@ func startSentinels(t *testing.T) *sentinelSet {
 		info, err := s.replica.text("INFO replication")
 		return err == nil && strings.Contains(info, "master_link_status:up")
 	})
-	dir := t.TempDir()
-	for i := range 3 {
+	for range 3 {
 		r := &redisServer{port: freePort(t)}
-		conf := filepath.Join(dir, fmt.Sprintf("sentinel-%d.conf", i))
-		body := fmt.Sprintf("port %d\nbind 127.0.0.1\nsentinel monitor %s 127.0.0.1 %d 2\n"+
+		startSentinel(t, r, fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 2\n"+
 			"sentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 10000\n",
-			r.port, masterSet, s.master.port, masterSet, masterSet)
-		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		r.cmd = exec.Command(redisBin, conf, "--sentinel")
-		dieWithTest(r.cmd)
-		if err := r.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(r.stop)
-		waitFor(t, 10*time.Second, func() bool { v, err := r.text("PING"); return err == nil && v == "PONG" })
+			masterSet, s.master.port, masterSet, masterSet))
 		s.sentinels = append(s.sentinels, r)
 	}
 	return s
+}
+
+// startSentinel runs r as a Sentinel with the configuration lines conf
+// (its port and address added), until the test ends.
+func startSentinel(t *testing.T, r *redisServer, conf string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "sentinel.conf")
+	conf = fmt.Sprintf("port %d\nbind 127.0.0.1\n", r.port) + conf
+	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.cmd = exec.Command(redisBin, file, "--sentinel")
+	dieWithTest(r.cmd)
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.stop)
+	waitFor(t, 10*time.Second, func() bool { v, err := r.text("PING"); return err == nil && v == "PONG" })
 }
 
 // url lists the Sentinels as seeds, with the master set's name.
@@ -261,4 +267,47 @@ func (c *redisCluster) waitPromoted(t *testing.T, replica *redisServer) {
 // allModes are the pub/sub modes and the streams mode.
 func allModes() []mode {
 	return append(slices.Clip(pubsubModes), mode{"streams", redis.Options{Streams: &redis.StreamsOptions{}}})
+}
+
+// TestSentinelPasswords: Sentinels with a password of their own in front
+// of a master with another; the URL's user information is the master's,
+// sentinel_password the Sentinels'. Each missing or wrong one fails the
+// start with a clear error.
+func TestSentinelPasswords(t *testing.T) {
+	requireRedis(t)
+	master := &redisServer{port: freePort(t), extra: []string{"--requirepass", "data-pw"}, password: "data-pw"}
+	if err := master.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(master.stop)
+	sentinel := &redisServer{port: freePort(t), password: "sentinel-pw"}
+	startSentinel(t, sentinel, fmt.Sprintf("requirepass sentinel-pw\nsentinel monitor %s 127.0.0.1 %d 1\n"+
+		"sentinel auth-pass %s data-pw\n", masterSet, master.port, masterSet))
+	s := &sentinelSet{master: master, sentinels: []*redisServer{sentinel}}
+	want := strconv.Itoa(master.port)
+	waitFor(t, 10*time.Second, func() bool { return s.masterPort(0) == want })
+
+	base := "redis://:data-pw@" + sentinel.addr() + "?master_set=" + masterSet
+	forModesOn(t, base+"&sentinel_password=sentinel-pw", allModes()[:1], testBroadcast)
+	for _, tc := range []struct{ name, url, want string }{
+		{"no Sentinel password", base, "the server requires a password"},
+		{"wrong Sentinel password", base + "&sentinel_password=nope", "wrong username or password"},
+		{"wrong master password", "redis://:nope@" + sentinel.addr() + "?master_set=" + masterSet +
+			"&sentinel_password=sentinel-pw", "wrong username or password"},
+		{"Sentinel password without master_set", master.url() + "?sentinel_password=x", "need master_set"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			a, err := redis.New(ctx, redis.Options{URL: tc.url, Logger: quietLogger})
+			if err == nil {
+				a.Close()
+				t.Fatal("the adapter started")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q, want it to say %q", err, tc.want)
+			}
+			t.Log(err)
+		})
+	}
 }

@@ -32,9 +32,10 @@ var quietLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{L
 
 // redisServer is a redis-server process on a free loopback port.
 type redisServer struct {
-	port  int
-	extra []string // more arguments for redis-server
-	cmd   *exec.Cmd
+	port     int
+	extra    []string // more arguments for redis-server
+	password string   // sent with AUTH before each command, when set
+	cmd      *exec.Cmd
 }
 
 func (r *redisServer) url() string { return "redis://127.0.0.1:" + strconv.Itoa(r.port) }

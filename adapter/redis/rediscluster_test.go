@@ -147,10 +147,19 @@ func (r *redisServer) command(cmd string) (any, error) {
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	br := bufio.NewReader(conn)
+	if r.password != "" {
+		if _, err := conn.Write([]byte("AUTH " + r.password + "\r\n")); err != nil {
+			return nil, err
+		}
+		if _, err := readReply(br); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := conn.Write([]byte(cmd + "\r\n")); err != nil {
 		return nil, err
 	}
-	return readReply(bufio.NewReader(conn))
+	return readReply(br)
 }
 
 // text is the string reply of cmd.
