@@ -54,3 +54,36 @@ func TestRedisClusterCountFresh(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisClusterCountUnknownNode: a node that the client has not learnt
+// yet (as a replica promoted a moment ago) is counted over a connection of
+// its own: each node's count that way is what Redis says, and their sum is
+// the servers'.
+func TestRedisClusterCountUnknownNode(t *testing.T) {
+	c := sharedRedisCluster(t)
+	opts := redis.Options{URL: c.url(), Key: "t-count-unknown", RequestsTimeout: 2 * time.Second}
+	nodes := []*node{newNode(t, opts, nil), newNode(t, opts, nil)}
+	channel := opts.Key + "-request#/#"
+	waitFor(t, 10*time.Second, func() bool { return c.numSubAll(t, channel) == 2 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	total := 0
+	for _, rn := range c.nodes {
+		got, err := redis.NumSubUnknown(nodes[0].a, ctx, rn.addr(), channel, false)
+		if err != nil {
+			t.Fatalf("node %s: %v", rn.addr(), err)
+		}
+		v, err := rn.command("PUBSUB NUMSUB " + channel)
+		a, _ := v.([]any)
+		if err != nil || len(a) != 2 || a[1] != int64(got) {
+			t.Fatalf("node %s: counted %d, Redis says %v (%v)", rn.addr(), got, v, err)
+		}
+		total += got
+	}
+	if total != 2 {
+		t.Fatalf("counted %d servers, want 2", total)
+	}
+	if s := nodes[0].a.Stats(); s.CountDirect != uint64(len(c.nodes)) {
+		t.Fatalf("CountDirect %d, want %d", s.CountDirect, len(c.nodes))
+	}
+}

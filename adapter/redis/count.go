@@ -42,8 +42,9 @@ func numSubOn(ctx context.Context, c rueidis.Client, channel string, sharded boo
 // the client's topology, which may be older) and sums their counts. A node
 // that cannot be reached (a master that died, before its failover) is
 // skipped: the subscriptions it held are gone with it, their nodes
-// resubscribe elsewhere. A node the client does not know yet, or that
-// refuses, makes the count an error rather than a silent undercount.
+// resubscribe elsewhere. A node the client does not know yet (a replica
+// promoted a moment ago) is asked over a connection of its own; one that
+// refuses makes the count an error rather than a silent undercount.
 func (a *Adapter) clusterNumSub(ctx context.Context, channel string, sharded bool) (int, error) {
 	addrs, err := clusterAddrs(ctx, a.client)
 	if err != nil {
@@ -53,12 +54,13 @@ func (a *Adapter) clusterNumSub(ctx context.Context, channel string, sharded boo
 	total, reached := 0, 0
 	var errs []error
 	for _, addr := range addrs {
-		c, ok := nodes[addr]
-		if !ok {
-			errs = append(errs, fmt.Errorf("redis cluster node %s is not known to the client yet", addr))
-			continue
+		var n int
+		var err error
+		if c, ok := nodes[addr]; ok {
+			n, err = numSubOn(ctx, c, channel, sharded)
+		} else {
+			n, err = a.numSubUnknown(ctx, addr, channel, sharded)
 		}
-		n, err := numSubOn(ctx, c, channel, sharded)
 		switch {
 		case err == nil:
 			total += n
@@ -74,4 +76,26 @@ func (a *Adapter) clusterNumSub(ctx context.Context, channel string, sharded boo
 		return total, fmt.Errorf("redis adapter: counting the nodes: %w", err)
 	}
 	return total, nil
+}
+
+// numSubUnknown counts on a cluster node the client has not learnt yet,
+// over a connection of its own, made as the client's are. Without a URL
+// (Options.Client given) there is no way to make one: an error.
+func (a *Adapter) numSubUnknown(ctx context.Context, addr, channel string, sharded bool) (int, error) {
+	if !a.ownClient {
+		return 0, fmt.Errorf("redis cluster node %s is not known to the client yet", addr)
+	}
+	co, _, err := clientOption(a.opts)
+	if err != nil {
+		return 0, err
+	}
+	co.InitAddress, co.ForceSingleClient = []string{addr}, true
+	co.ClusterOption = rueidis.ClusterOption{}
+	c, err := rueidis.NewClient(co)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	a.stats.countDirect.Add(1)
+	return numSubOn(ctx, c, channel, sharded)
 }

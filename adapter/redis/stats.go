@@ -30,6 +30,10 @@ type Stats struct {
 	// PartialRequests counts cluster requests that ended without every
 	// node's answer.
 	PartialRequests uint64
+	// CountDirect counts the Redis Cluster nodes that the server count
+	// asked over a connection of their own, because the client had not
+	// learnt them yet (a replica promoted a moment ago).
+	CountDirect uint64
 
 	// LossesDetected counts the times this node found that it missed
 	// messages meant for its clients: a subscription lost and restored
@@ -80,6 +84,7 @@ type counters struct {
 	disconnects     atomic.Uint64
 	resubscribes    atomic.Uint64
 	partialRequests atomic.Uint64
+	countDirect     atomic.Uint64
 	failStreak      atomic.Uint64 // publish failures since the last success
 	publishRetries  atomic.Uint64
 	outage          outage
@@ -109,6 +114,7 @@ func (c *counters) snapshot() Stats {
 		Disconnects:        c.disconnects.Load(),
 		Resubscribes:       c.resubscribes.Load(),
 		PartialRequests:    c.partialRequests.Load(),
+		CountDirect:        c.countDirect.Load(),
 		LossesDetected:     c.lossesDetected.Load(),
 		ClientsReconnected: c.clientsReconnected.Load(),
 		Appended:           c.appended.Load(),

@@ -102,6 +102,7 @@ func writeRedisMetrics(m *metrics.Writer, s redis.Stats) {
 	m.Counter("switchboard_redis_disconnects_total", "Losses of the Redis subscription connection.", float64(s.Disconnects))
 	m.Counter("switchboard_redis_resubscribes_total", "Re-subscriptions after a loss.", float64(s.Resubscribes))
 	m.Counter("switchboard_redis_partial_requests_total", "Cluster requests that ended without every node's answer.", float64(s.PartialRequests))
+	m.Counter("switchboard_redis_count_direct_total", "Redis Cluster nodes the server count asked over a connection of their own (not learnt by the client yet).", float64(s.CountDirect))
 	m.Counter("switchboard_redis_losses_detected_total", "Times this node found it missed adapter messages (lost subscription, sequence gap, trimmed stream entries).", float64(s.LossesDetected))
 	m.Counter("switchboard_redis_loss_reconnects_total", "Clients disconnected (transport close) after a loss, so that they reconnect and recover.", float64(s.ClientsReconnected))
 	m.Counter("switchboard_redis_stream_appended_total", "Stream entries appended (streams mode).", float64(s.Appended))
