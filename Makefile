@@ -38,7 +38,7 @@ VERSION ?= dev
 image-binary: assets
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/switchboard-io/switchboard/internal/cli.Version=${VERSION}" -o $(BIN)/image/switchboard ./cmd/switchboard
 
-test: vet test-go fuzz image-binary test-compat test-browser test-interop test-lb test-rolling test-recovery test-bench test-k8s
+test: vet test-go fuzz image-binary test-compat test-python test-browser test-interop test-lb test-rolling test-recovery test-bench test-k8s
 	@echo "make test: all suites passed"
 
 # staticcheck is pinned here and fetched from the module proxy by go run
@@ -63,6 +63,11 @@ test-compat: build
 	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' bash test/compat/run.sh
 	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' COMPAT_PARSER=msgpack COMPAT_MODES=default bash test/compat/run.sh
 	ECHO_BIN=$(CURDIR)/$(BIN)/echo node --test test/echo/
+
+# Debian's python3-socketio client, three transport modes, threading and
+# asyncio, against the Go compat server and Node's reference server.
+test-python: build
+	bash test/python/run.sh
 
 test-browser: build
 	bash test/browser/run.sh $(CURDIR)/$(BIN)/switchboard
