@@ -15,7 +15,7 @@ FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
 	./internal/clusterwire:FuzzDecodeStreamEntry ./internal/clusterwire:FuzzDecodeSession \
 	./internal/realip:FuzzReadProxyHeader ./internal/realip:FuzzClient
 
-.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-browser test-interop test-lb test-rolling test-recovery test-bench test-k8s bench-lb clean
+.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-python test-browser test-interop test-lb test-rolling test-recovery test-bench test-k8s bench-lb clean
 
 run: assets
 	$(GO) run ./cmd/switchboard serve
