@@ -124,7 +124,7 @@ export async function startGoNode(args) {
 }
 
 /** Starts a Node socket.io 4.8 server with @socket.io/redis-adapter 8.3. */
-export async function startNodeServer({ redisUrl, key, sharded = false, mode = "dynamic" }) {
+export async function startNodeServer({ redisUrl, key, sharded = false, mode = "dynamic", parser }) {
   const pub = createClient({ url: redisUrl });
   const sub = pub.duplicate();
   await Promise.all([pub.connect(), sub.connect()]);
@@ -132,7 +132,7 @@ export async function startNodeServer({ redisUrl, key, sharded = false, mode = "
     ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode: mode })
     : createAdapter(pub, sub, { key, requestsTimeout: 3000 });
   const httpServer = createServer();
-  const io = new Server(httpServer, { adapter });
+  const io = new Server(httpServer, { adapter, ...(parser && { parser }) });
   const received = [];
   io.on("connection", (socket) => {
     socket.data = { node: "node" };
@@ -159,9 +159,11 @@ export async function startNodeServer({ redisUrl, key, sharded = false, mode = "
   };
 }
 
-/** Connects an official client over WebSocket; name answers "ask". */
-export async function connectClient(url, name) {
-  const socket = ioClient(url, { transports: ["websocket"], reconnection: false, forceNew: true });
+/** Connects an official client over WebSocket (with parser, if given:
+ * socket.io-msgpack-parser); name answers "ask". */
+export async function connectClient(url, name, parser) {
+  const socket = ioClient(url, { transports: ["websocket"], reconnection: false, forceNew: true,
+    ...(parser && { parser }) });
   socket.on("ask", (cb) => cb(name));
   await waitEvent(socket, "connect");
   return socket;

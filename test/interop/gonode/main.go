@@ -52,6 +52,7 @@ func main() {
 	key := flag.String("key", "socket.io", "channel prefix")
 	sharded := flag.Bool("sharded", false, "sharded pub/sub")
 	mode := flag.String("mode", "dynamic", "subscription mode: static, dynamic, dynamic-private")
+	msgpack := flag.Bool("msgpack", false, "speak socket.io-msgpack-parser with clients")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	opts := redis.Options{URL: *url, Key: *key, Sharded: *sharded, RequestsTimeout: 3 * time.Second}
@@ -67,7 +68,11 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	n := &node{a: a, srv: socketio.NewServer(&socketio.Options{Adapter: a.Factory()})}
+	sopts := &socketio.Options{Adapter: a.Factory()}
+	if *msgpack {
+		sopts.Parser = socketio.ParserMsgpack
+	}
+	n := &node{a: a, srv: socketio.NewServer(sopts)}
 	n.setup()
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", n.srv)
