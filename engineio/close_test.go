@@ -194,9 +194,7 @@ func TestShutdown(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, nil)
 	idle := ts.handshake()
-	waiting := ts.handshake()
-	pending := ts.getAsync(t.Context(), waiting)
-	waitGetPending(t, ts.conn(waiting))
+	waiting, pending := ts.pendingGET()
 	w, wsSID := ts.wsOpen()
 	up := ts.handshake()
 	upWS := ts.upgrade(up)
@@ -276,4 +274,44 @@ func TestStopAccepting(t *testing.T) {
 	}
 	c.send("4still")
 	c.expect("4still")
+}
+
+// CloseAbandoned closes the polling sessions whose client stopped polling
+// (one never polled since its handshake, one closing whose client never
+// came for the close packet) and none with a request under way, an upgrade
+// or a WebSocket; sessions with a request more recent than the idle
+// threshold stay.
+func TestCloseAbandoned(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, nil)
+	never := ts.handshake()
+	closing := ts.handshake()
+	ts.conn(closing).Close() // no GET: the close waits for one
+	waiting, pending := ts.pendingGET()
+	_, wsSID := ts.wsOpen()
+	probing := ts.handshake()
+	probe := ts.probe(probing)
+
+	if n := ts.srv.CloseAbandoned(time.Hour); n != 0 {
+		t.Fatalf("CloseAbandoned(1h) closed %d sessions, none idle for an hour", n)
+	}
+	if n := ts.srv.CloseAbandoned(0); n != 2 {
+		t.Fatalf("CloseAbandoned(0) closed %d sessions, want 2", n)
+	}
+	for _, sid := range []string{never, closing} {
+		if got := ts.h.waitClose(t, sid); got != ReasonForcedClose {
+			t.Errorf("session %s: reason %q, want %q", sid, got, ReasonForcedClose)
+		}
+		ts.gone(sid)
+	}
+	for _, sid := range []string{waiting, wsSID, probing} {
+		if ts.srv.Conn(sid) == nil {
+			t.Errorf("session %s closed: its client is still there", sid)
+		}
+	}
+	ts.conn(waiting).Close()
+	if res := awaitResponse(t, pending); res.body != "1" {
+		t.Errorf("the pending GET got %q, want the close packet", res.body)
+	}
+	probe.writeText("5") // completes the upgrade: the shutdown closes the WebSocket
 }

@@ -51,8 +51,12 @@ type Conn struct {
 	getActive  bool
 	getWake    chan struct{} // capacity 1; wakes the pending GET
 	postActive bool
-	noopOnExit bool // a pending GET released by a client close answers "6"
-	noopDue    bool // the upgrade check found a GET pending: it answers "6"
+	// lastRequest is when the session's last GET or POST ended (its
+	// handshake, before any): with neither under way, how long its client
+	// has not been polling (see Server.CloseAbandoned).
+	lastRequest time.Time
+	noopOnExit  bool // a pending GET released by a client close answers "6"
+	noopDue     bool // the upgrade check found a GET pending: it answers "6"
 	// websocket
 	ws           *wsTransport
 	flushing     bool
@@ -83,8 +87,9 @@ func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 	// returned, so its header map and URL can be shared.
 	req := r.WithContext(context.WithoutCancel(r.Context()))
 	req.Body = http.NoBody
+	now := time.Now()
 	return &Conn{
-		srv: s, id: id, req: req, remoteAddr: r.RemoteAddr, created: time.Now(),
+		srv: s, id: id, req: req, remoteAddr: r.RemoteAddr, created: now, lastRequest: now,
 		transport: transport, getWake: make(chan struct{}, 1), done: make(chan struct{}),
 		finished: make(chan struct{}),
 	}

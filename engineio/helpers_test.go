@@ -302,6 +302,16 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// pendingGET opens a polling session and starts a GET on it, and returns
+// the session's id and the GET's future response once the GET waits.
+func (ts *testServer) pendingGET() (string, <-chan *response) {
+	ts.t.Helper()
+	sid := ts.handshake()
+	pending := ts.getAsync(ts.t.Context(), sid)
+	waitGetPending(ts.t, ts.conn(sid))
+	return sid, pending
+}
+
 // waitGetPending waits until session sid has a GET waiting.
 func waitGetPending(t *testing.T, c *Conn) {
 	t.Helper()

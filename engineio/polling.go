@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/switchboard-io/switchboard/eio"
 )
@@ -74,6 +75,7 @@ func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*eio.Packet, cl
 	defer func() {
 		c.mu.Lock()
 		c.getActive, c.noopDue = false, false
+		c.lastRequest = time.Now()
 		c.mu.Unlock()
 	}()
 	for {
@@ -126,6 +128,16 @@ func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*eio.Packet, cl
 	}
 }
 
+// abandoned reports whether c is a polling session, open or closing, whose
+// client has made no request for at least idle before now and has none
+// under way (see Server.CloseAbandoned).
+func (c *Conn) abandoned(now time.Time, idle time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state != stateClosed && c.transport == TransportPolling && c.ws == nil && !c.upgrading &&
+		!c.getActive && !c.postActive && now.Sub(c.lastRequest) >= idle
+}
+
 // servePost reads a POSTed payload, hands every packet to the session in
 // order (including whatever the application sends in reaction), then
 // answers "ok".
@@ -147,6 +159,7 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		c.mu.Lock()
 		c.postActive = false
+		c.lastRequest = time.Now()
 		c.mu.Unlock()
 	}()
 

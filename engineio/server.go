@@ -216,6 +216,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
+// CloseAbandoned closes at once every polling session whose client has
+// stopped polling: no GET pending, no POST being read, no WebSocket probe
+// or upgrade under way, and no request for at least idle. A live polling
+// client keeps a GET pending all the time but for one round trip after each
+// response, so such a session would otherwise hold a graceful close (see
+// Conn.Close) for up to Options.CloseTimeout. Its client, should it come
+// back, gets error 1 (unknown session) and reconnects. OnClose gets
+// ReasonForcedClose. It returns how many sessions it closed.
+func (s *Server) CloseAbandoned(idle time.Duration) int {
+	now, closed := time.Now(), 0
+	for _, c := range s.Conns() {
+		if c.abandoned(now, idle) {
+			c.closeNow(ReasonForcedClose)
+			closed++
+		}
+	}
+	return closed
+}
+
 // waitConns waits until every connection of conns is closed and its
 // OnClose has returned, or ctx is done. (Waiting only for the connections
 // still registered would miss those whose close is under way.)

@@ -13,6 +13,12 @@ import (
 // that fell due meanwhile, a drain of few sleeps until the next one is due.
 const drainTick = 10 * time.Millisecond
 
+// abandonedAfter is how long a polling session may go without a request,
+// with none under way, before a drain takes its client for gone: a live
+// polling client is without a pending GET for one round trip after each
+// response, far less than this.
+const abandonedAfter = 2 * time.Second
+
 // Drain closes the connections of eng spread evenly over window, each with
 // a graceful transport close, and returns when all are closed or ctx is
 // done. Of n connections, the k-th (from 0) is closed window*k/n after the
@@ -20,7 +26,13 @@ const drainTick = 10 * time.Millisecond
 // window ends, so that clients reconnect elsewhere at a steady rate. A
 // window of 0 closes them all at once. Connections that arrive during the
 // drain (sessions handed over by other nodes) are closed at its end.
-func Drain(ctx context.Context, eng *engineio.Server, window time.Duration) {
+//
+// Polling sessions whose client has stopped polling (no request under way
+// and none for idle: see engineio.Server.CloseAbandoned) are closed at once,
+// first and at the end: their graceful close would wait for a GET that
+// never comes, and hold the shutdown for engineio.Options.CloseTimeout.
+func Drain(ctx context.Context, eng *engineio.Server, window, idle time.Duration) {
+	eng.CloseAbandoned(idle)
 	conns := eng.Conns()
 	closers := make([]closer, len(conns))
 	for i, c := range conns {
@@ -33,6 +45,7 @@ func Drain(ctx context.Context, eng *engineio.Server, window time.Duration) {
 		for _, c := range eng.Conns() {
 			c.Close()
 		}
+		eng.CloseAbandoned(idle)
 		select {
 		case <-ctx.Done():
 			return

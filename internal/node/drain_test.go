@@ -2,8 +2,11 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,4 +159,54 @@ func TestDrainSpreadsFewConnections(t *testing.T) {
 			t.Fatalf("client %d of %d disconnected %v after the shutdown began, before its due time %v", k, n, at.Sub(start), due)
 		}
 	}
+}
+
+// TestDrainClosesAbandonedPolling: a polling session whose client made
+// its handshake and never polled again does not hold the shutdown until
+// the close timeout (5 s, beyond this shutdown's 3 s context): the drain
+// closes it at once, and the shutdown succeeds. A live polling client on
+// the same node still gets its transport close.
+func TestDrainClosesAbandonedPolling(t *testing.T) {
+	t.Parallel()
+	nd := startNode(t)
+	nd.abandonedAfter = 500 * time.Millisecond
+	live := dial(t, nd, "polling")
+	defer live.Close()
+	reason := make(chan client.DisconnectReason, 1)
+	live.OnDisconnect(func(r client.DisconnectReason, _ error) { reason <- r })
+	sid := pollingHandshake(t, nd)
+	eng := nd.SocketIO().Engine()
+	if eng.Conn(sid) == nil {
+		t.Fatalf("no session %s after its handshake", sid)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := nd.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with an abandoned polling session: %v", err)
+	}
+	if eng.Conn(sid) != nil || eng.Count() != 0 {
+		t.Fatalf("session %s still open after the shutdown (%d open)", sid, eng.Count())
+	}
+	select {
+	case r := <-reason:
+		if r != client.ReasonTransportClose {
+			t.Fatalf("the live polling client: %q, want %q", r, client.ReasonTransportClose)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the live polling client was not disconnected")
+	}
+}
+
+// pollingHandshake opens a polling session on nd the way curl would, and
+// returns its id; nothing polls it afterwards.
+func pollingHandshake(t *testing.T, nd *Node) string {
+	t.Helper()
+	code, body := get(t, "http://"+nd.Addr().String()+"/socket.io/?EIO=4&transport=polling")
+	var open struct{ Sid string }
+	rest, ok := strings.CutPrefix(body, "0")
+	if code != http.StatusOK || !ok || json.Unmarshal([]byte(rest), &open) != nil || open.Sid == "" {
+		t.Fatalf("handshake: %d %q", code, body)
+	}
+	return open.Sid
 }

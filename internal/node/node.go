@@ -51,6 +51,8 @@ type Node struct {
 	cluster *Cluster
 	ready   atomic.Bool
 	started time.Time
+	// abandonedAfter is Drain's idle: abandonedAfter but in tests.
+	abandonedAfter time.Duration
 
 	public, internal     *http.Server
 	publicLn, internalLn net.Listener
@@ -59,13 +61,14 @@ type Node struct {
 // New builds a node from cfg; cluster may be nil (a single node with the
 // in-memory adapter).
 func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
-	n := &Node{cfg: cfg, log: log, cluster: cluster, started: time.Now()}
+	n := &Node{cfg: cfg, log: log, cluster: cluster, started: time.Now(), abandonedAfter: abandonedAfter}
 	eopts := engineio.Options{
 		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout,
 		MaxHTTPBufferSize: cfg.MaxPayload, MaxQueueBytes: cfg.MaxQueueBytes, Logger: log,
 		WriteDelay: cfg.WriteDelay, MaxSessionsPerAddress: cfg.MaxSessionsPerIP,
 		// A draining node closes its sessions; one whose client never polls
-		// again must not hold the shutdown for Node's 30 s.
+		// again must not hold the shutdown for Node's 30 s (Drain closes
+		// those it finds idle for abandonedAfter at once).
 		CloseTimeout: 5 * time.Second,
 	}
 	if cfg.HandshakeRate > 0 {
@@ -172,13 +175,14 @@ func (n *Node) Ready() bool { return n.ready.Load() }
 
 // Shutdown drains the node: readiness goes false and new handshakes are
 // refused at once, existing connections are closed evenly over the drain
-// window (a transport close: clients reconnect elsewhere), then the
-// servers stop. ctx bounds the whole shutdown.
+// window (a transport close: clients reconnect elsewhere) but for polling
+// sessions whose client has stopped polling, closed at once (see Drain),
+// then the servers stop. ctx bounds the whole shutdown.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.ready.Store(false)
 	n.io.Engine().StopAccepting()
 	n.log.Info("draining", "connections", n.io.Engine().Count(), "window", n.cfg.DrainWindow)
-	Drain(ctx, n.io.Engine(), n.cfg.DrainWindow)
+	Drain(ctx, n.io.Engine(), n.cfg.DrainWindow, n.abandonedAfter)
 	n.app.Close()
 	errs := []error{n.io.Shutdown(ctx)}
 	errs = append(errs, n.public.Shutdown(ctx), n.internal.Shutdown(ctx))

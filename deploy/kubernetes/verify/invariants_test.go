@@ -564,3 +564,37 @@ func checkPodSecurity(t *testing.T, d *appsv1.Deployment) {
 		}
 	}
 }
+
+// The traefik overlay's prerequisites are the documented ones: its Ingress
+// routes on the entry point named web and names the IngressClass traefik;
+// no overlay ships an IngressClass (one is cluster-wide, and Traefik's Helm
+// chart makes it), and the optional component's, in the composed build,
+// is the one the Ingress names, for Traefik's Kubernetes Ingress provider.
+func TestTraefikPrerequisites(t *testing.T) {
+	const entryPoints = "traefik.ingress.kubernetes.io/router.entrypoints"
+	forEachOverlay(t, func(t *testing.T, name string, b *bundle) {
+		if len(b.ingClasses) > 0 {
+			t.Errorf("overlay %s ships an IngressClass: that belongs in an optional component", name)
+		}
+	})
+	for _, rel := range []string{"overlays/traefik", "verify/testdata/traefik-ingressclass"} {
+		b := render(t, rel)
+		if len(b.ingresses) != 1 {
+			t.Fatalf("%s: %d Ingresses, want 1", rel, len(b.ingresses))
+		}
+		ing := b.ingresses[0]
+		if got := ing.Annotations[entryPoints]; got != "web" {
+			t.Errorf("%s: Ingress %s routes on entry points %q, the docs say web", rel, ing.Name, got)
+		}
+		if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "traefik" {
+			t.Errorf("%s: Ingress %s does not name the IngressClass traefik", rel, ing.Name)
+		}
+	}
+	b := render(t, "verify/testdata/traefik-ingressclass")
+	if len(b.ingClasses) != 1 {
+		t.Fatalf("the traefik-ingressclass component adds %d IngressClasses, want 1", len(b.ingClasses))
+	}
+	if c := b.ingClasses[0]; c.Name != "traefik" || c.Spec.Controller != "traefik.io/ingress-controller" {
+		t.Errorf("IngressClass %s with controller %q, want traefik with traefik.io/ingress-controller", c.Name, c.Spec.Controller)
+	}
+}

@@ -52,6 +52,7 @@ type bundle struct {
 	secrets     []*corev1.Secret
 	configMaps  []*corev1.ConfigMap
 	ingresses   []*networkingv1.Ingress
+	ingClasses  []*networkingv1.IngressClass
 	pdbs        []*policyv1.PodDisruptionBudget
 	hpas        []*autoscalingv2.HorizontalPodAutoscaler
 }
@@ -115,6 +116,9 @@ func doRender(rel string) (*bundle, error) {
 		case "networking.k8s.io/v1 Ingress":
 			i := &networkingv1.Ingress{}
 			b.ingresses, target = append(b.ingresses, i), i
+		case "networking.k8s.io/v1 IngressClass":
+			c := &networkingv1.IngressClass{}
+			b.ingClasses, target = append(b.ingClasses, c), c
 		case "policy/v1 PodDisruptionBudget":
 			p := &policyv1.PodDisruptionBudget{}
 			b.pdbs, target = append(b.pdbs, p), p
@@ -148,13 +152,33 @@ func overlayDirs(t *testing.T) []string {
 	return out
 }
 
-// forEachBuild runs f for the base and every overlay, each as a subtest.
+// composedBuilds lists the kustomizations under verify/testdata: overlays
+// combined with optional components, as a site's own overlay would.
+func composedBuilds(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(kustomizeRoot, "verify", "testdata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, "verify/testdata/"+e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// forEachBuild runs f for the base, every overlay and every composed build,
+// each as a subtest.
 func forEachBuild(t *testing.T, f func(t *testing.T, b *bundle)) {
 	t.Helper()
 	builds := []string{"base"}
 	for _, o := range overlayDirs(t) {
 		builds = append(builds, "overlays/"+o)
 	}
+	builds = append(builds, composedBuilds(t)...)
 	for _, rel := range builds {
 		t.Run(rel, func(t *testing.T) { f(t, render(t, rel)) })
 	}

@@ -308,11 +308,19 @@ kc() { "$kubectl_bin" --kubeconfig "$tmp/kubeconfig" --request-timeout=60s "$@";
 kc version >/dev/null || die "kubectl version against the apiserver failed"
 
 # ---------------------------------------------------------------- overlays
+# The base, every overlay, and the composed builds of verify/testdata
+# (overlays with optional components), each named by its directory.
 overlays=()
 for d in "$kdir"/overlays/*/; do overlays+=("$(basename "$d")"); done
 [ ${#overlays[@]} -gt 0 ] || die "no overlays under $kdir/overlays"
-for o in base "${overlays[@]}"; do
-  src="$kdir/overlays/$o"; [ "$o" = base ] && src="$kdir/base"
+composed=()
+for d in "$here"/testdata/*/; do [ -d "$d" ] && composed+=("testdata-$(basename "$d")"); done
+for o in base "${overlays[@]}" "${composed[@]}"; do
+  case $o in
+    base) src="$kdir/base" ;;
+    testdata-*) src="$here/testdata/${o#testdata-}" ;;
+    *) src="$kdir/overlays/$o" ;;
+  esac
   ns="verify-$o"
   # The restricted Pod Security Standard, enforced and warned: the
   # apiserver's PodSecurity admission warns about a workload whose pod
