@@ -53,6 +53,21 @@ func (ts *testServer) handshake3(extra string) string {
 	return m[3]
 }
 
+// closedWith waits for session sid to close and checks its reason.
+func (ts *testServer) closedWith(sid, want string) {
+	ts.t.Helper()
+	if reason := ts.h.waitClose(ts.t, sid); reason != want {
+		ts.t.Fatalf("closed with %q, want %q", reason, want)
+	}
+}
+
+// newEIO3Server starts a test server accepting v3 clients.
+func newEIO3Server(t *testing.T) *testServer {
+	t.Helper()
+	opts := eio3Opts
+	return newTestServer(t, &opts)
+}
+
 func poll3(sid string) string { return "EIO=3&transport=polling&sid=" + sid }
 
 // post3 posts a v3 payload and expects "ok".
@@ -80,8 +95,7 @@ const textPlain, octetStream = "text/plain; charset=UTF-8", "application/octet-s
 // client that asked for base64.
 func TestEIO3PollingText(t *testing.T) {
 	t.Parallel()
-	opts := eio3Opts
-	ts := newTestServer(t, &opts)
+	ts := newEIO3Server(t)
 	sid := ts.handshake3("&b64=1")
 	ts.post3(sid, "6:4hello3:4😀10:b4AQIDBA==", "text/plain;charset=UTF-8")
 	waitFor(t, "three messages", func() bool { return len(ts.h.received(sid)) == 3 })
@@ -94,17 +108,14 @@ func TestEIO3PollingText(t *testing.T) {
 	if res.status != http.StatusBadRequest {
 		t.Fatalf("bad payload: %d", res.status)
 	}
-	if reason := ts.h.waitClose(t, sid); reason != ReasonParseError {
-		t.Fatalf("reason %q", reason)
-	}
+	ts.closedWith(sid, ReasonParseError)
 }
 
 // A client that takes binary (no b64) gets the binary payload format when
 // a binary packet is queued, and may post it (application/octet-stream).
 func TestEIO3PollingBinary(t *testing.T) {
 	t.Parallel()
-	opts := eio3Opts
-	ts := newTestServer(t, &opts)
+	ts := newEIO3Server(t)
 	sid := ts.handshake3("")
 	body := string([]byte{0, 4, 0xff, '4', 0xe2, 0x82, 0xac, 1, 5, 0xff, 4, 1, 2, 3, 4})
 	ts.post3(sid, body, octetStream)
@@ -121,16 +132,13 @@ func TestEIO3PollingBinary(t *testing.T) {
 // v3's heartbeat: the client pings, the server answers "3" without data.
 func TestEIO3HeartbeatPolling(t *testing.T) {
 	t.Parallel()
-	opts := eio3Opts
-	ts := newTestServer(t, &opts)
+	ts := newEIO3Server(t)
 	sid := ts.handshake3("&b64=1")
 	ts.post3(sid, "1:2", "text/plain")
 	ts.get3(sid, "1:3", textPlain)
 	// A pong from a v3 client: "invalid heartbeat direction".
 	ts.post3(sid, "1:3", "text/plain")
-	if reason := ts.h.waitClose(t, sid); reason != ReasonTransportError {
-		t.Fatalf("reason %q", reason)
-	}
+	ts.closedWith(sid, ReasonTransportError)
 	ts.gone3(sid)
 }
 
@@ -147,9 +155,7 @@ func TestEIO3HeartbeatTimeout(t *testing.T) {
 	opts := Options{AllowEIO3: true, PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond}
 	ts := newTestServer(t, &opts)
 	sid := ts.handshake3("&b64=1")
-	if reason := ts.h.waitClose(t, sid); reason != ReasonPingTimeout {
-		t.Fatalf("reason %q", reason)
-	}
+	ts.closedWith(sid, ReasonPingTimeout)
 
 	// Generous margins: pings every 250 ms against a 2 s timeout.
 	opts = Options{AllowEIO3: true, PingInterval: time.Second, PingTimeout: time.Second}
@@ -165,46 +171,63 @@ func TestEIO3HeartbeatTimeout(t *testing.T) {
 	}
 }
 
-// A v3 WebSocket: binary frames carry the type byte, pings are answered.
-func TestEIO3WebSocket(t *testing.T) {
-	t.Parallel()
-	opts := eio3Opts
-	ts := newTestServer(t, &opts)
-	w, err := ts.wsDial("EIO=3&transport=websocket", ws.Dialer{})
+// wsOpen3 opens a v3 WebSocket-only session (extra query appended) and
+// returns the client and the session id.
+func (ts *testServer) wsOpen3(extra string) (*wsClient, string) {
+	ts.t.Helper()
+	w, err := ts.wsDial("EIO=3&transport=websocket"+extra, ws.Dialer{})
 	if err != nil {
-		t.Fatal(err)
+		ts.t.Fatal(err)
 	}
 	m := openRE.FindStringSubmatch(w.readText())
 	if m == nil || m[2] != "[]" {
-		t.Fatalf("open packet %v", m)
+		ts.t.Fatalf("open packet %v", m)
 	}
-	sid := m[1]
+	return w, m[1]
+}
+
+// expectBinary reads the next message, which must be the binary want.
+func (c *wsClient) expectBinary(want string) {
+	c.t.Helper()
+	if op, p := c.message(); op != ws.OpBinary || string(p) != want {
+		c.t.Fatalf("got %v % x, want binary % x", op, p, want)
+	}
+}
+
+// pendingGet3 starts a GET of v3 session sid and waits until it is pending.
+func (ts *testServer) pendingGet3(sid string) <-chan *response {
+	ts.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	ts.t.Cleanup(cancel)
+	pending := make(chan *response, 1)
+	go func() {
+		res, _ := ts.do(ctx, http.MethodGet, poll3(sid), nil)
+		pending <- res
+	}()
+	waitGetPending(ts.t, ts.conn(sid))
+	return pending
+}
+
+// A v3 WebSocket: binary frames carry the type byte, pings are answered.
+func TestEIO3WebSocket(t *testing.T) {
+	t.Parallel()
+	ts := newEIO3Server(t)
+	w, sid := ts.wsOpen3("")
 	w.write(ws.OpBinary, []byte{4, 1, 2, 3})
-	if op, p := w.message(); op != ws.OpBinary || string(p) != "\x04\x01\x02\x03" {
-		t.Fatalf("echo: %v % x", op, p)
-	}
+	w.expectBinary("\x04\x01\x02\x03")
 	w.writeText("b4AQID") // a base64 binary message is accepted too
-	if op, p := w.message(); op != ws.OpBinary || string(p) != "\x04\x01\x02\x03" {
-		t.Fatalf("echo: %v % x", op, p)
-	}
+	w.expectBinary("\x04\x01\x02\x03")
 	w.writeText("2")
 	w.expectText("3")
 	w.write(ws.OpBinary, []byte{2, 1}) // only messages are binary
-	if reason := ts.h.waitClose(t, sid); reason != ReasonParseError {
-		t.Fatalf("reason %q", reason)
-	}
+	ts.closedWith(sid, ReasonParseError)
 }
 
 // A v3 WebSocket client that asked for base64 gets binary as "b4<base64>".
 func TestEIO3WebSocketBase64(t *testing.T) {
 	t.Parallel()
-	opts := eio3Opts
-	ts := newTestServer(t, &opts)
-	w, err := ts.wsDial("EIO=3&transport=websocket&b64=1", ws.Dialer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.readText() // open
+	ts := newEIO3Server(t)
+	w, _ := ts.wsOpen3("&b64=1")
 	w.write(ws.OpBinary, []byte{4, 1, 2, 3})
 	w.expectText("b4AQID")
 	w.writeText("3") // a pong from a v3 client
@@ -219,14 +242,7 @@ func TestEIO3Upgrade(t *testing.T) {
 	opts.upgradeCheck = 10 * time.Millisecond
 	ts := newTestServer(t, &opts)
 	sid := ts.handshake3("")
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	pending := make(chan *response, 1)
-	go func() {
-		res, _ := ts.do(ctx, http.MethodGet, poll3(sid), nil)
-		pending <- res
-	}()
-	waitGetPending(t, ts.conn(sid))
+	pending := ts.pendingGet3(sid)
 	w, err := ts.wsDial("EIO=3&transport=websocket&sid="+sid, ws.Dialer{})
 	if err != nil {
 		t.Fatal(err)
@@ -241,25 +257,15 @@ func TestEIO3Upgrade(t *testing.T) {
 	if err := ts.conn(sid).Send(eio.NewBinaryMessage([]byte{9})); err != nil {
 		t.Fatal(err)
 	}
-	if op, p := w.message(); op != ws.OpBinary || string(p) != "\x04\x09" {
-		t.Fatalf("frame %v % x", op, p)
-	}
+	w.expectBinary("\x04\x09")
 }
 
 // A server close answers the pending GET with a v3 close packet.
 func TestEIO3Close(t *testing.T) {
 	t.Parallel()
-	opts := eio3Opts
-	ts := newTestServer(t, &opts)
+	ts := newEIO3Server(t)
 	sid := ts.handshake3("")
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	pending := make(chan *response, 1)
-	go func() {
-		res, _ := ts.do(ctx, http.MethodGet, poll3(sid), nil)
-		pending <- res
-	}()
-	waitGetPending(t, ts.conn(sid))
+	pending := ts.pendingGet3(sid)
 	ts.conn(sid).Close()
 	if res := awaitResponse(t, pending); res.body != "1:1" {
 		t.Fatalf("GET got %q, want 1:1", res.body)

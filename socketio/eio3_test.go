@@ -85,6 +85,23 @@ func (c *v2Client) send(op ws.OpCode, p []byte) {
 
 func (c *v2Client) sendText(s string) { c.t.Helper(); c.send(ws.OpText, []byte(s)) }
 
+// expectBinary reads the next message, which must be the binary want.
+func (c *v2Client) expectBinary(want string) {
+	c.t.Helper()
+	if op, b, err := c.read(); err != nil || op != ws.OpBinary || string(b) != want {
+		c.t.Fatalf("got %v %v % x, want binary % x", err, op, b, want)
+	}
+}
+
+// connectedV2 dials a v2 client, which is connected to "/" at once, and
+// returns it with its socket (from main, the sockets of "/").
+func connectedV2(t *testing.T, srv *socketiotest.Server, main <-chan *socketio.Socket) (*v2Client, *socketio.Socket) {
+	t.Helper()
+	c := dialV2(t, srv)
+	c.expect("40")
+	return c, recv(t, main)
+}
+
 // expectEnd waits for the server to end the connection.
 func (c *v2Client) expectEnd() {
 	c.t.Helper()
@@ -116,9 +133,7 @@ func TestEIO3ImplicitConnect(t *testing.T) {
 	t.Parallel()
 	srv := newV3Server(t, nil)
 	main := sockets(srv.Of("/"))
-	c := dialV2(t, srv)
-	c.expect("40")
-	s := recv(t, main)
+	c, s := connectedV2(t, srv, main)
 	if s.ID() != c.sid || s.Conn().Protocol() != 3 || string(s.Handshake().Auth) != "{}" {
 		t.Fatalf("socket id %q (sid %q), protocol %d, auth %s", s.ID(), c.sid, s.Conn().Protocol(), s.Handshake().Auth)
 	}
@@ -186,25 +201,19 @@ func TestEIO3Events(t *testing.T) {
 	t.Parallel()
 	srv := newV3Server(t, nil)
 	main := sockets(srv.Of("/"))
-	c := dialV2(t, srv)
-	c.expect("40")
-	s := recv(t, main)
+	c, s := connectedV2(t, srv, main)
 	s.On("echo", func(e *socketio.Event) { _ = e.Ack(e.Args[0]) })
 	c.sendText(`421["echo","x"]`)
 	c.expect(`431["x"]`)
 	c.sendText(`451-2["echo",{"_placeholder":true,"num":0}]`)
 	c.send(ws.OpBinary, []byte{4, 7, 8})
 	c.expect(`461-2[{"_placeholder":true,"num":0}]`)
-	if op, b, err := c.read(); err != nil || op != ws.OpBinary || string(b) != "\x04\x07\x08" {
-		t.Fatalf("attachment: %v %v % x", err, op, b)
-	}
+	c.expectBinary("\x04\x07\x08")
 	if err := s.Emit("bin", []byte{1, 2}); err != nil {
 		t.Fatal(err)
 	}
 	c.expect(`451-["bin",{"_placeholder":true,"num":0}]`)
-	if op, b, err := c.read(); err != nil || op != ws.OpBinary || string(b) != "\x04\x01\x02" {
-		t.Fatalf("attachment: %v %v % x", err, op, b)
-	}
+	c.expectBinary("\x04\x01\x02")
 }
 
 // A v2 and a v4 client get the same broadcast, binary in each one's form.
@@ -212,9 +221,7 @@ func TestEIO3BroadcastMixed(t *testing.T) {
 	t.Parallel()
 	srv := newV3Server(t, nil)
 	main := sockets(srv.Of("/"))
-	v2 := dialV2(t, srv)
-	v2.expect("40")
-	recv(t, main)
+	v2, _ := connectedV2(t, srv, main)
 	v4 := srv.Dial(t, "websocket", nil)
 	if _, err := v4.ConnectRaw(ctxT(t), "/", nil); err != nil {
 		t.Fatal(err)
@@ -224,9 +231,7 @@ func TestEIO3BroadcastMixed(t *testing.T) {
 		t.Fatal(err)
 	}
 	v2.expect(`451-["news","hi",{"_placeholder":true,"num":0}]`)
-	if op, b, err := v2.read(); err != nil || op != ws.OpBinary || string(b) != "\x04\x05" {
-		t.Fatalf("v2 attachment: %v %v % x", err, op, b)
-	}
+	v2.expectBinary("\x04\x05")
 	p, err := v4.ReadPacket(ctxT(t))
 	if err != nil || string(p.Encode()) != `51-["news","hi",{"_placeholder":true,"num":0}]` ||
 		len(p.Attachments) != 1 || string(p.Attachments[0]) != "\x05" {
