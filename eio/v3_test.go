@@ -46,8 +46,8 @@ func TestAppendPayloadV3(t *testing.T) {
 func TestAppendBinaryPayloadV3(t *testing.T) {
 	t.Parallel()
 	got := AppendBinaryPayloadV3(nil, NewMessage([]byte("€")), NewBinaryMessage([]byte{1, 2, 3, 4}))
-	// The example of protocol.md §1.15 lacks the message type of the text
-	// packet; Node writes the packet "4€", 4 bytes.
+	// protocol.md §1.15's example: the text packet "4€" (4 bytes), then
+	// the binary message 01 02 03 04 after its type byte.
 	want := []byte{0x00, 4, 0xff, '4', 0xe2, 0x82, 0xac, 0x01, 5, 0xff, 0x04, 1, 2, 3, 4}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("AppendBinaryPayloadV3 = % x, want % x", got, want)
