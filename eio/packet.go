@@ -42,10 +42,12 @@ type Packet struct {
 	// (Socket.IO's compress(false)), and permessage-deflate.
 	NoCompress bool
 
-	wsFrame  atomic.Pointer[[]byte] // cached WebSocket frame (header + payload)
-	deflated atomic.Pointer[[]byte] // cached permessage-deflate frame
-	b64      atomic.Pointer[[]byte] // cached polling form of a binary packet
-	b64Frame atomic.Pointer[[]byte] // cached WebSocket text frame of the base64 form
+	wsFrame  atomic.Pointer[[]byte]  // cached WebSocket frame (header + payload)
+	deflated atomic.Pointer[[]byte]  // cached permessage-deflate frame
+	b64      atomic.Pointer[[]byte]  // cached polling form of a binary packet
+	b64Frame atomic.Pointer[[]byte]  // cached WebSocket text frame of the base64 form
+	v3       atomic.Pointer[v3Forms] // cached Engine.IO v3 frames of a binary message
+	u16      atomic.Int64            // 1 + length of the v3 text form in UTF-16 units, once known
 }
 
 // NewMessage returns a text message packet with the given payload.

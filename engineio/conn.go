@@ -22,6 +22,7 @@ const (
 // connections.
 var (
 	pingPacket  = &eio.Packet{Type: eio.PacketPing}
+	pongPacket  = &eio.Packet{Type: eio.PacketPong}
 	closePacket = &eio.Packet{Type: eio.PacketClose}
 )
 
@@ -36,6 +37,8 @@ type Conn struct {
 	remoteAddr string
 	addrKey    string // what the session counts against (Options.MaxSessionsPerAddress)
 	created    time.Time
+	protocol   int  // Engine.IO protocol revision: 3 or 4
+	pollBinary bool // v3 polling: the client takes binary payloads (no b64 on the handshake)
 
 	// recvMu serialises inbound packet handling, so that the handler sees a
 	// connection's messages one at a time and in order.
@@ -88,12 +91,28 @@ func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 	req := r.WithContext(context.WithoutCancel(r.Context()))
 	req.Body = http.NoBody
 	now := time.Now()
+	q := r.URL.Query()
 	return &Conn{
 		srv: s, id: id, req: req, remoteAddr: r.RemoteAddr, created: now, lastRequest: now,
+		protocol: protocolOf(q), pollBinary: last(q["b64"]) == "",
 		transport: transport, getWake: make(chan struct{}, 1), done: make(chan struct{}),
 		finished: make(chan struct{}),
 	}
 }
+
+// protocolOf returns the Engine.IO revision a request's query asks for: 4
+// for EIO=4, 3 for anything else, as in Node (a v3 handshake is refused
+// unless Options.AllowEIO3).
+func protocolOf(q map[string][]string) int {
+	if last(q["EIO"]) == "4" {
+		return 4
+	}
+	return 3
+}
+
+// Protocol returns the session's Engine.IO protocol revision: 4, or 3 for
+// a Socket.IO v2 client (see Options.AllowEIO3).
+func (c *Conn) Protocol() int { return c.protocol }
 
 // ID returns the session id.
 func (c *Conn) ID() string { return c.id }
@@ -345,7 +364,13 @@ func (c *Conn) start() {
 	}
 	c.mu.Lock()
 	if c.state == stateOpen {
-		c.pingTimer = time.AfterFunc(c.srv.opts.PingInterval, c.ping)
+		if c.protocol == 3 {
+			// v3: the client pings; each ping must come within
+			// pingInterval+pingTimeout of the previous one.
+			c.timeoutTimer = time.AfterFunc(c.v3Timeout(), func() { c.closeNow(ReasonPingTimeout) })
+		} else {
+			c.pingTimer = time.AfterFunc(c.srv.opts.PingInterval, c.ping)
+		}
 		if !c.opened.Load() {
 			c.openTimer = time.AfterFunc(delay, c.open)
 		}
@@ -407,6 +432,24 @@ func (c *Conn) onPong() {
 	}
 }
 
+// v3Timeout is how long a v3 session waits for the client's next ping.
+func (c *Conn) v3Timeout() time.Duration { return c.srv.opts.PingInterval + c.srv.opts.PingTimeout }
+
+// onClientPing answers a v3 client's ping with a pong (without data, as
+// Node does) and re-arms the timeout from now.
+func (c *Conn) onClientPing() {
+	c.mu.Lock()
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		return
+	}
+	if c.timeoutTimer != nil {
+		c.timeoutTimer.Reset(c.v3Timeout())
+	}
+	c.mu.Unlock()
+	_ = c.Send(pongPacket) // an error means the connection is closing or closed
+}
+
 // inPacket is a decoded inbound packet. Data aliases the input buffer.
 type inPacket struct {
 	typ    eio.PacketType
@@ -421,6 +464,11 @@ func (c *Conn) handlePacket(p inPacket) bool {
 	c.srv.stats.bytesIn.Add(int64(len(p.data)))
 	switch p.typ {
 	case eio.PacketPong:
+		if c.protocol == 3 {
+			// v3 clients ping, never pong: "invalid heartbeat direction".
+			c.closeNow(ReasonTransportError)
+			return false
+		}
 		c.onPong()
 	case eio.PacketMessage:
 		switch {
@@ -437,6 +485,10 @@ func (c *Conn) handlePacket(p inPacket) bool {
 		c.closeNow(ReasonTransportClose)
 		return false
 	case eio.PacketPing:
+		if c.protocol == 3 {
+			c.onClientPing()
+			break
+		}
 		// v4 clients never ping: Node closes with "invalid heartbeat direction".
 		c.closeNow(ReasonTransportError)
 		return false

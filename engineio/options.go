@@ -32,6 +32,12 @@ type Options struct {
 	// DisableUpgrades stops polling sessions from upgrading (Node's
 	// allowUpgrades: false).
 	DisableUpgrades bool
+	// AllowEIO3 accepts Engine.IO v3 clients (Socket.IO v2: handshakes
+	// whose EIO parameter is not "4"), as Node's allowEIO3 does: their
+	// polling payloads, binary frames and heartbeat (the client pings) are
+	// v3's. Off, the default, refuses them with code 5 (Unsupported
+	// protocol version).
+	AllowEIO3 bool
 	// AllowRequest, when set, is called for handshake requests only. A
 	// non-nil error refuses the handshake with code 4 (Forbidden); the error
 	// text becomes the message.

@@ -19,7 +19,39 @@ var (
 	closeBody     = []byte{byte(eio.PacketClose)}
 	noopCloseBody = []byte{byte(eio.PacketNoop), eio.RecordSeparator, byte(eio.PacketClose)}
 	okBody        = []byte("ok")
+	// The same, for Engine.IO v3 clients.
+	noopBodyV3      = []byte("1:6")
+	closeBodyV3     = []byte("1:1")
+	noopCloseBodyV3 = []byte("1:61:1")
 )
+
+// controlBody returns the polling body of a noop, a close or both for c's
+// protocol.
+func (c *Conn) controlBody(v4, v3 []byte) []byte {
+	if c.protocol == 3 {
+		return v3
+	}
+	return v4
+}
+
+// appendPayload appends packets to dst as a text polling payload of c's
+// protocol.
+func (c *Conn) appendPayload(dst []byte, packets []*eio.Packet) []byte {
+	if c.protocol == 3 {
+		return eio.AppendPayloadV3(dst, packets...)
+	}
+	return eio.AppendPayload(dst, packets...)
+}
+
+// encodePoll appends packets to dst as the body of a polling response and
+// reports whether it is binary: as in Node, a v3 client that takes binary
+// gets the binary payload format when a packet is binary.
+func (c *Conn) encodePoll(dst []byte, packets []*eio.Packet) (body []byte, binary bool) {
+	if c.protocol == 3 && c.pollBinary && eio.HasBinary(packets) {
+		return eio.AppendBinaryPayloadV3(dst, packets...), true
+	}
+	return c.appendPayload(dst, packets), false
+}
 
 // payloadBuffers recycles the buffers polling responses are assembled in.
 var payloadBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
@@ -40,7 +72,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 	c.getActive = true
 	c.mu.Unlock()
 
-	body, packets, closing := c.waitPoll(r)
+	body, binary, packets, closing := c.waitPoll(r)
 	if body == nil {
 		return // the client went away: the session is closed
 	}
@@ -60,7 +92,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 	if noCompress {
 		threshold = -1
 	}
-	writePollingBody(w, r, body, false, threshold)
+	writePollingBody(w, r, body, binary, threshold)
 	if len(packets) > 0 {
 		buf := body[:0]
 		payloadBuffers.Put(&buf)
@@ -69,9 +101,10 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 }
 
 // waitPoll waits until the pending GET can be answered and returns its body
-// and the packets in it (nil body if the request was abandoned). closing
-// reports that the body ends with the session's close packet.
-func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*eio.Packet, closing bool) {
+// (binary: in the v3 binary format) and the packets in it (nil body if the
+// request was abandoned). closing reports that the body ends with the
+// session's close packet.
+func (c *Conn) waitPoll(r *http.Request) (body []byte, binary bool, packets []*eio.Packet, closing bool) {
 	defer func() {
 		c.mu.Lock()
 		c.getActive, c.noopDue = false, false
@@ -85,15 +118,15 @@ func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*eio.Packet, cl
 			noop := c.noopOnExit
 			c.mu.Unlock()
 			if noop {
-				return noopBody, nil, false
+				return c.controlBody(noopBody, noopBodyV3), false, nil, false
 			}
-			return closeBody, nil, false
+			return c.controlBody(closeBody, closeBodyV3), false, nil, false
 		case c.upgraded:
 			// The session moved to WebSocket while this GET was pending:
 			// Node closes the discarded polling transport with a close
 			// packet.
 			c.mu.Unlock()
-			return closeBody, nil, false
+			return c.controlBody(closeBody, closeBodyV3), false, nil, false
 		case len(c.queue) > 0:
 			packets = c.takeQueueLocked()
 			if n := len(packets); n > 1 && packets[n-1] == closePacket {
@@ -107,13 +140,14 @@ func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*eio.Packet, cl
 			closing = c.state == stateClosing && packets[len(packets)-1] == closePacket
 			c.mu.Unlock()
 			bp := payloadBuffers.Get().(*[]byte)
-			return eio.AppendPayload((*bp)[:0], packets...), packets, closing
+			body, binary = c.encodePoll((*bp)[:0], packets)
+			return body, binary, packets, closing
 		case c.state == stateClosing:
 			c.mu.Unlock()
-			return noopCloseBody, nil, true
+			return c.controlBody(noopCloseBody, noopCloseBodyV3), false, nil, true
 		case c.noopDue: // the upgrade check releases the GET
 			c.mu.Unlock()
-			return noopBody, nil, false
+			return c.controlBody(noopBody, noopBodyV3), false, nil, false
 		}
 		c.mu.Unlock()
 		select {
@@ -123,7 +157,7 @@ func (c *Conn) waitPoll(r *http.Request) (body []byte, packets []*eio.Packet, cl
 			// The client dropped the pending GET: Node's "poll connection
 			// closed prematurely".
 			c.closeNow(ReasonTransportError)
-			return nil, nil, false
+			return nil, false, nil, false
 		}
 	}
 }
@@ -142,7 +176,10 @@ func (c *Conn) abandoned(now time.Time, idle time.Duration) bool {
 // order (including whatever the application sends in reaction), then
 // answers "ok".
 func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/octet-stream") {
+	// Node's v3 decoder takes exactly this type for a binary payload.
+	ct := r.Header.Get("Content-Type")
+	binary := ct == "application/octet-stream"
+	if c.protocol != 3 && strings.HasPrefix(ct, "application/octet-stream") {
 		c.closeNow(ReasonTransportError) // v4 payloads are always text
 		w.WriteHeader(http.StatusBadRequest)
 		return
@@ -186,7 +223,7 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 		c.forwardMoved(w, r, body)
 		return
 	}
-	err = eio.DecodePayload(body, func(typ eio.PacketType, data []byte, binary bool) error {
+	err = c.decodePayload(body, binary, func(typ eio.PacketType, data []byte, binary bool) error {
 		if c.isClosed() || !c.handlePacket(inPacket{typ: typ, data: data, binary: binary}) {
 			return errStop
 		}
@@ -204,6 +241,18 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", "2")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(okBody)
+}
+
+// decodePayload decodes a POSTed payload of c's protocol (binary: the v3
+// binary format).
+func (c *Conn) decodePayload(body []byte, binary bool, fn func(eio.PacketType, []byte, bool) error) error {
+	switch {
+	case binary:
+		return eio.DecodeBinaryPayloadV3(body, fn)
+	case c.protocol == 3:
+		return eio.DecodePayloadV3(body, fn)
+	}
+	return eio.DecodePayload(body, fn)
 }
 
 // wasMoved reports whether the session was handed over to another node.

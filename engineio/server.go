@@ -386,7 +386,7 @@ func (s *Server) verifyHandshake(r *http.Request, q map[string][]string, upgrade
 			return e
 		}
 	}
-	if last(q["EIO"]) != "4" {
+	if last(q["EIO"]) != "4" && !s.opts.AllowEIO3 {
 		return requestError(CodeUnsupportedVersion, "")
 	}
 	return nil
@@ -501,7 +501,7 @@ func (s *Server) openPolling(c *Conn, w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, s.opts.Cookie.cookie(c.id))
 	}
 	c.start()
-	body := open.AppendPolling(make([]byte, 0, len(open.Data)+1))
+	body := c.appendPayload(make([]byte, 0, len(open.Data)+8), []*eio.Packet{open})
 	writePollingBody(w, r, body, false, s.opts.HTTPCompressionThreshold)
 }
 

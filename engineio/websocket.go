@@ -37,6 +37,7 @@ type wsTransport struct {
 	deflate      bool
 	threshold    int
 	base64       bool // the client asked for base64 (b64): binary goes as "b<base64>" text
+	v3           bool // an Engine.IO v3 client: binary frames start with the type byte
 	writeTimeout time.Duration
 
 	// br is the reader of a read in progress, taken from readers for it,
@@ -96,7 +97,9 @@ func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request) (*wsTr
 	}
 	// As Node's transport does, a b64 parameter (any non-empty value)
 	// means the client cannot take binary frames.
-	t := &wsTransport{conn: conn, writeTimeout: s.opts.WriteTimeout, base64: last(r.URL.Query()["b64"]) != ""}
+	q := r.URL.Query()
+	t := &wsTransport{conn: conn, writeTimeout: s.opts.WriteTimeout, base64: last(q["b64"]) != "",
+		v3: protocolOf(q) == 3}
 	if rw.Reader.Buffered() > 0 {
 		t.br = rw.Reader // the client did not wait for the 101
 	}
@@ -389,17 +392,33 @@ func (c *Conn) readOne(t *wsTransport) bool {
 		}
 		return false
 	}
-	p := inPacket{typ: eio.PacketMessage, data: data, binary: true}
-	if op == ws.OpText { // "<type><data>", or "b<base64>" from a client that asked for base64
-		if p.typ, p.data, p.binary, err = eio.DecodePacket(data); err != nil {
-			c.closeNow(ReasonParseError)
-			return false
-		}
+	p, err := t.decode(op, data)
+	if err != nil {
+		c.closeNow(ReasonParseError)
+		return false
 	}
 	c.recvMu.Lock()
 	ok := !c.isClosed() && c.handlePacket(p)
 	c.recvMu.Unlock()
 	return ok
+}
+
+// decode decodes one message read from t: a text frame "<type><data>" (or
+// "b<base64>", "b4<base64>" on v3, from a client that asked for base64),
+// or a binary frame, the raw data of a message (after the type byte on v3).
+func (t *wsTransport) decode(op ws.OpCode, data []byte) (p inPacket, err error) {
+	switch {
+	case op != ws.OpText && t.v3:
+		p.typ, p.binary = eio.PacketMessage, true
+		p.data, err = eio.DecodeBinaryPacketV3(data)
+	case op != ws.OpText:
+		p = inPacket{typ: eio.PacketMessage, data: data, binary: true}
+	case t.v3:
+		p.typ, p.data, p.binary, err = eio.DecodePacketV3(data)
+	default:
+		p.typ, p.data, p.binary, err = eio.DecodePacket(data)
+	}
+	return p, err
 }
 
 // flushWebSocket writes queued packets until the queue is empty, batching
@@ -446,6 +465,16 @@ func (t *wsTransport) framesLocked(packets []*eio.Packet) (net.Buffers, error) {
 	t.pending = t.pending[:0]
 	t.queued.Store(0)
 	for _, p := range packets {
+		if t.v3 && p.Binary {
+			// v3's binary forms; sent uncompressed (the cached compressed
+			// frame is v4's).
+			if t.base64 {
+				bufs = append(bufs, p.Base64FrameV3())
+			} else {
+				bufs = append(bufs, p.WebSocketFrameV3())
+			}
+			continue
+		}
 		if t.base64 && p.Binary {
 			bufs = append(bufs, p.Base64Frame())
 			continue

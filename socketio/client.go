@@ -114,6 +114,10 @@ func (cl *client) route(p *parser.Packet) {
 	if nsp == "" {
 		nsp = "/"
 	}
+	auth := p.Data
+	if cl.v3() {
+		nsp, auth = v3Namespace(nsp)
+	}
 	cl.mu.Lock()
 	sock := cl.socketLocked(nsp)
 	pending := sock == nil && slices.Contains(cl.connecting, nsp)
@@ -122,7 +126,7 @@ func (cl *client) route(p *parser.Packet) {
 	case pending && p.Type == parser.Connect:
 		// Another CONNECT while the first is running: dropped.
 	case sock == nil && p.Type == parser.Connect:
-		cl.connect(nsp, p.Data)
+		cl.connect(nsp, auth)
 	case sock != nil && p.Type != parser.Connect && p.Type != parser.ConnectError:
 		sock.onPacket(p)
 	default:

@@ -182,8 +182,11 @@ func (ns *Namespace) admit(cl *client, s *Socket) bool {
 		return false
 	}
 	if err != nil {
-		_ = cl.send(&parser.Packet{Type: parser.ConnectError, Namespace: ns.name,
-			Data: connectErrorPayload(err)})
+		payload := connectErrorPayload(err)
+		if cl.v3() {
+			payload = connectErrorPayloadV3(err)
+		}
+		_ = cl.send(&parser.Packet{Type: parser.ConnectError, Namespace: ns.name, Data: payload})
 		return false
 	}
 	return true

@@ -185,6 +185,9 @@ func newRecoveredSocket(ns *Namespace, cl *client, auth json.RawMessage, sess *a
 
 // connectPacket is the CONNECT reply to the client.
 func (s *Socket) connectPacket() *parser.Packet {
+	if s.client.v3() { // a v2 client's CONNECT reply has no payload
+		return &parser.Packet{Type: parser.Connect, Namespace: s.nsp.name}
+	}
 	return &parser.Packet{Type: parser.Connect, Namespace: s.nsp.name, Data: s.connectReply()}
 }
 

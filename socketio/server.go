@@ -279,6 +279,11 @@ type engineHandler struct{ s *Server }
 func (h engineHandler) OnOpen(c *engineio.Conn) {
 	cl := newClient(h.s, c)
 	c.SetUserData(cl)
+	if cl.v3() {
+		// As Node does, a v2 client is connected to "/" at once: it
+		// never sends CONNECT for it.
+		cl.connect("/", nil)
+	}
 }
 
 func (h engineHandler) OnMessage(c *engineio.Conn, data []byte, binary bool) {

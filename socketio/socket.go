@@ -103,15 +103,20 @@ type ackEntry struct {
 }
 
 func newSocket(ns *Namespace, cl *client, auth json.RawMessage) *Socket {
-	s := &Socket{nsp: ns, client: cl, id: engineio.NewID(), handshake: newHandshake(cl.conn, auth)}
+	id := engineio.NewID()
+	if cl.v3() {
+		id = v3SocketID(ns.name, cl.conn.ID())
+	}
+	s := &Socket{nsp: ns, client: cl, id: id, handshake: newHandshake(cl.conn, auth)}
 	if ns.recovery() != nil {
 		s.pid = newPID()
 	}
 	return s
 }
 
-// ID returns the socket id (a random 20-character id, distinct from the
-// Engine.IO session id).
+// ID returns the socket id: a random 20-character id, distinct from the
+// Engine.IO session id; for a Socket.IO v2 client (Engine.IO v3), as in
+// Node, the session id on "/" and "<namespace>#<session id>" elsewhere.
 func (s *Socket) ID() string { return s.id }
 
 // Namespace returns the socket's namespace.

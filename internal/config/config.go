@@ -43,6 +43,9 @@ type Config struct {
 	// Parser is the Socket.IO packet format: "json" (default) or
 	// "msgpack" (socket.io-msgpack-parser).
 	Parser string
+	// AllowEIO3 accepts Socket.IO v2 clients (Engine.IO v3), as Node's
+	// allowEIO3 does.
+	AllowEIO3 bool
 	// ReadHeaderTimeout bounds reading a request's headers (slow-loris).
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout closes keep-alive HTTP connections idle this long.
@@ -168,6 +171,7 @@ func settings(c *Config) []setting {
 		{"parser", "SWITCHBOARD_PARSER", "packet format spoken with clients: json (socket.io-parser) or msgpack (socket.io-msgpack-parser); clients must use the same", func(fs *flag.FlagSet, n, u string) {
 			fs.StringVar(&c.Parser, n, "json", u)
 		}},
+		{"allow-eio3", "SWITCHBOARD_ALLOW_EIO3", "accept Socket.IO v2 clients (socket.io-client 2.x, Engine.IO v3), as Node's allowEIO3 does (off: refused, 400 code 5)", boolean(&c.AllowEIO3)},
 		{"read-header-timeout", "SWITCHBOARD_READ_HEADER_TIMEOUT", "time allowed to read a request's headers (against slow-loris)", dur(&c.ReadHeaderTimeout, 10*time.Second)},
 		{"idle-timeout", "SWITCHBOARD_IDLE_TIMEOUT", "close keep-alive HTTP connections idle this long (WebSockets are kept alive by pings)", dur(&c.IdleTimeout, 120*time.Second)},
 		{"handshake-rate", "SWITCHBOARD_HANDSHAKE_RATE", "new sessions allowed per client IP per second, bursts of twice that (0: no limit)", func(fs *flag.FlagSet, n, u string) {

@@ -124,3 +124,22 @@ func TestClientAddressSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestAllowEIO3(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{nil, nil, false},
+		{[]string{"--allow-eio3"}, nil, true},
+		{nil, map[string]string{"SWITCHBOARD_ALLOW_EIO3": "true"}, true},
+		{[]string{"--allow-eio3=false"}, map[string]string{"SWITCHBOARD_ALLOW_EIO3": "true"}, false},
+	} {
+		c, err := Parse(tc.args, env(tc.env), io.Discard)
+		if err != nil || c.AllowEIO3 != tc.want {
+			t.Errorf("%v %v: AllowEIO3 %v (%v), want %v", tc.args, tc.env, c != nil && c.AllowEIO3, err, tc.want)
+		}
+	}
+}

@@ -65,7 +65,7 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 	eopts := engineio.Options{
 		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout,
 		MaxHTTPBufferSize: cfg.MaxPayload, MaxQueueBytes: cfg.MaxQueueBytes, Logger: log,
-		WriteDelay: cfg.WriteDelay, MaxSessionsPerAddress: cfg.MaxSessionsPerIP,
+		WriteDelay: cfg.WriteDelay, MaxSessionsPerAddress: cfg.MaxSessionsPerIP, AllowEIO3: cfg.AllowEIO3,
 		// A draining node closes its sessions; one whose client never polls
 		// again must not hold the shutdown for Node's 30 s (Drain closes
 		// those it finds idle for abandonedAfter at once).

@@ -194,3 +194,27 @@ func TestHandshakeRate(t *testing.T) {
 		t.Fatalf("token bucket per IP: %v, want %v", got, want)
 	}
 }
+
+// TestAllowEIO3: --allow-eio3 makes the node serve Socket.IO v2 clients
+// (a v3 handshake is answered with a length-prefixed open packet); without
+// it they get Node's code 5.
+func TestAllowEIO3(t *testing.T) {
+	t.Parallel()
+	for _, allow := range []bool{false, true} {
+		var args []string
+		if allow {
+			args = []string{"--allow-eio3"}
+		}
+		n := startNode(t, args...)
+		code, body := get(t, "http://"+n.Addr().String()+"/socket.io/?EIO=3&transport=polling")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = n.Shutdown(ctx)
+		cancel()
+		switch {
+		case allow && (code != http.StatusOK || !regexp.MustCompile(`^\d+:0\{"sid"`).MatchString(body)):
+			t.Fatalf("with --allow-eio3: %d %q", code, body)
+		case !allow && (code != http.StatusBadRequest || body != `{"code":5,"message":"Unsupported protocol version"}`):
+			t.Fatalf("without --allow-eio3: %d %q", code, body)
+		}
+	}
+}

@@ -31,8 +31,10 @@ func main() {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	engineOpts := engineio.Options{
 		PingInterval: ms(*pingInterval), PingTimeout: ms(*pingTimeout),
-		CORS:   &engineio.CORSOptions{Origins: []string{"*"}},
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		CORS: &engineio.CORSOptions{Origins: []string{"*"}},
+		// The Socket.IO v2 client suite (test/compat-v2), as the Node server.
+		AllowEIO3: os.Getenv("COMPAT_EIO3") == "1",
+		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	opts := &socketio.Options{Engine: engineOpts, ConnectTimeout: ms(*connectTimeout), Logger: engineOpts.Logger}
 	if os.Getenv("COMPAT_PARSER") == "msgpack" { // as the harness's clients

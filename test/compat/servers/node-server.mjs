@@ -53,6 +53,7 @@ const io = new Server(httpServer, {
   connectTimeout,
   maxHttpBufferSize: 1e6,
   destroyUpgrade: false, // two engines share the HTTP server's "upgrade" event
+  allowEIO3: process.env.COMPAT_EIO3 === "1", // the Socket.IO v2 client suite (test/compat-v2)
   ...(process.env.COMPAT_PARSER === "msgpack" ? { parser: await import("socket.io-msgpack-parser") } : {}),
 });
 
