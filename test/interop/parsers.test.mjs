@@ -1,6 +1,7 @@
 // One Redis cluster whose nodes speak different parsers with their clients:
-// a Go node with the default (JSON) parser, a Go node and a Node node with
-// socket.io-msgpack-parser. Between nodes the adapter's own format is used,
+// a Go node with the default (JSON) parser, which also serves a
+// socket.io-client 2.x client (Engine.IO v3, --allow-eio3), a Go node and a
+// Node node with socket.io-msgpack-parser. Between nodes the adapter's own format is used,
 // so every broadcast (to all, to a room, from @socket.io/redis-emitter)
 // reaches every client it targets, in its own parser's encoding, once.
 import { describe, it, before, after } from "node:test";
@@ -8,6 +9,7 @@ import assert from "node:assert/strict";
 import { Emitter } from "@socket.io/redis-emitter";
 import { createClient } from "redis";
 import msgpackParser from "socket.io-msgpack-parser";
+import ioV2 from "socket.io-client-v2";
 import { HAVE_REDIS, startRedis, startGoNode, startNodeServer, connectClient, waitEvent, waitUntil } from "./lib.mjs";
 
 describe("nodes with different parsers in one cluster", { skip: !HAVE_REDIS && "redis-server not installed" }, () => {
@@ -18,17 +20,16 @@ describe("nodes with different parsers in one cluster", { skip: !HAVE_REDIS && "
 
   before(async () => {
     redis = await startRedis();
-    goJSON = await startGoNode(["-redis", redis.url, "-key", key]);
+    goJSON = await startGoNode(["-redis", redis.url, "-key", key, "-allow-eio3"]);
     goMsgpack = await startGoNode(["-redis", redis.url, "-key", key, "-msgpack"]);
     nodeMsgpack = await startNodeServer({ redisUrl: redis.url, key, parser: msgpackParser });
     clients = {
       json: await connectClient(goJSON.url, "json"),
       goMsgpack: await connectClient(goMsgpack.url, "goMsgpack", msgpackParser),
       nodeMsgpack: await connectClient(nodeMsgpack.url, "nodeMsgpack", msgpackParser),
+      v2: ioV2(goJSON.url, { transports: ["websocket"], reconnection: false, forceNew: true }),
     };
-    for (const [name, socket] of Object.entries(clients)) {
-      socket.onAny((event) => counts.set(`${name} ${event}`, (counts.get(`${name} ${event}`) ?? 0) + 1));
-    }
+    await waitEvent(clients.v2, "connect");
     redisClient = createClient({ url: redis.url });
     await redisClient.connect();
     emitter = new Emitter(redisClient, { key });
@@ -49,6 +50,9 @@ describe("nodes with different parsers in one cluster", { skip: !HAVE_REDIS && "
   /** Waits until each named client got event with args, then checks that
    * the others did not, after a fence broadcast from every node. */
   async function expectOnce(event, want, targets, send) {
+    for (const [name, socket] of Object.entries(clients)) { // the v2 client has no onAny
+      socket.on(event, () => counts.set(`${name} ${event}`, (counts.get(`${name} ${event}`) ?? 0) + 1));
+    }
     const got = targets.map((name) => waitEvent(clients[name], event, 10000));
     await send();
     for (const args of await Promise.all(got)) assert.deepEqual(normalize(args), want);
@@ -61,7 +65,7 @@ describe("nodes with different parsers in one cluster", { skip: !HAVE_REDIS && "
     }
   }
 
-  const everyone = ["json", "goMsgpack", "nodeMsgpack"];
+  const everyone = ["json", "goMsgpack", "nodeMsgpack", "v2"];
   const payload = ["text", { n: 1.5, list: [true, null] }];
   const normalize = (args) => args.map((a) => (a instanceof Uint8Array ? [...a] : a));
 
@@ -81,10 +85,10 @@ describe("nodes with different parsers in one cluster", { skip: !HAVE_REDIS && "
   });
 
   it("a broadcast to a room reaches its members on every node, once", async () => {
-    nodeMsgpack.io.in([clients.json.id, clients.nodeMsgpack.id]).socketsJoin("mixed");
-    await waitUntil(async () => (await goJSON.ctl("fetchSockets", { rooms: ["mixed"] })).sockets.length === 2,
+    nodeMsgpack.io.in([clients.json.id, clients.nodeMsgpack.id, clients.v2.id]).socketsJoin("mixed");
+    await waitUntil(async () => (await goJSON.ctl("fetchSockets", { rooms: ["mixed"] })).sockets.length === 3,
       5000, "the room joined");
-    await expectOnce("to-room", ["room"], ["json", "nodeMsgpack"], () =>
+    await expectOnce("to-room", ["room"], ["json", "nodeMsgpack", "v2"], () =>
       goMsgpack.ctl("emit", { event: "to-room", rooms: ["mixed"], args: ["room"] }));
   });
 

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/switchboard-io/switchboard/adapter/redis"
+	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/socketio"
 )
 
@@ -53,6 +54,7 @@ func main() {
 	sharded := flag.Bool("sharded", false, "sharded pub/sub")
 	mode := flag.String("mode", "dynamic", "subscription mode: static, dynamic, dynamic-private")
 	msgpack := flag.Bool("msgpack", false, "speak socket.io-msgpack-parser with clients")
+	eio3 := flag.Bool("allow-eio3", false, "serve Engine.IO v3 (socket.io-client 2.x) clients too")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	opts := redis.Options{URL: *url, Key: *key, Sharded: *sharded, RequestsTimeout: 3 * time.Second}
@@ -68,7 +70,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	sopts := &socketio.Options{Adapter: a.Factory()}
+	sopts := &socketio.Options{Adapter: a.Factory(), Engine: engineio.Options{AllowEIO3: *eio3}}
 	if *msgpack {
 		sopts.Parser = socketio.ParserMsgpack
 	}
