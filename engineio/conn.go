@@ -37,8 +37,9 @@ type Conn struct {
 	remoteAddr string
 	addrKey    string // what the session counts against (Options.MaxSessionsPerAddress)
 	created    time.Time
-	protocol   int  // Engine.IO protocol revision: 3 or 4
-	pollBinary bool // v3 polling: the client takes binary payloads (no b64 on the handshake)
+	protocol   int    // Engine.IO protocol revision: 3 or 4
+	pollBinary bool   // v3 polling: the client takes binary payloads (no b64 on the handshake)
+	jsonp      []byte // JSONP polling (a j parameter on the handshake): its response head, nil otherwise
 
 	// recvMu serialises inbound packet handling, so that the handler sees a
 	// connection's messages one at a time and in order.
@@ -92,12 +93,16 @@ func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 	req.Body = http.NoBody
 	now := time.Now()
 	q := r.URL.Query()
-	return &Conn{
+	c := &Conn{
 		srv: s, id: id, req: req, remoteAddr: r.RemoteAddr, created: now, lastRequest: now,
 		protocol: protocolOf(q), pollBinary: last(q["b64"]) == "",
 		transport: transport, getWake: make(chan struct{}, 1), done: make(chan struct{}),
 		finished: make(chan struct{}),
 	}
+	if j := q["j"]; len(j) == 1 && transport == TransportPolling { // Node: a single j, a string
+		c.jsonp, c.pollBinary = jsonpHead(j[0]), false
+	}
+	return c
 }
 
 // protocolOf returns the Engine.IO revision a request's query asks for: 4

@@ -92,7 +92,11 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 	if noCompress {
 		threshold = -1
 	}
-	writePollingBody(w, r, body, binary, threshold)
+	out := body
+	if c.jsonp != nil {
+		out = c.wrapJSONP(body)
+	}
+	writePollingBody(w, r, out, binary, threshold)
 	if len(packets) > 0 {
 		buf := body[:0]
 		payloadBuffers.Put(&buf)
@@ -215,12 +219,21 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusRequestEntityTooLarge)
 		return
 	}
+	raw := body // what a node the session moved to reads again
+	if c.jsonp != nil {
+		payload, ok := jsonpPayload(body)
+		if !ok {
+			writeOK(w, r) // Node ignores a form without its d
+			return
+		}
+		body, binary = payload, false
+	}
 	c.recvMu.Lock()
 	if c.wasMoved() {
 		// The session moved to another node while this body was read:
 		// its packets belong there, not to the floor.
 		c.recvMu.Unlock()
-		c.forwardMoved(w, r, body)
+		c.forwardMoved(w, r, raw)
 		return
 	}
 	err = c.decodePayload(body, binary, func(typ eio.PacketType, data []byte, binary bool) error {
@@ -235,6 +248,11 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 		c.srv.refuse(w, r, requestError(CodeBadRequest, "PARSE_ERROR"), false)
 		return
 	}
+	writeOK(w, r)
+}
+
+// writeOK answers a POST as Node does.
+func writeOK(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	setPollingHeaders(h, r)
 	h.Set("Content-Type", "text/html") // Node's: avoids download dialogs

@@ -502,6 +502,9 @@ func (s *Server) openPolling(c *Conn, w http.ResponseWriter, r *http.Request) {
 	}
 	c.start()
 	body := c.appendPayload(make([]byte, 0, len(open.Data)+8), []*eio.Packet{open})
+	if c.jsonp != nil {
+		body = c.wrapJSONP(body)
+	}
 	writePollingBody(w, r, body, false, s.opts.HTTPCompressionThreshold)
 }
 
