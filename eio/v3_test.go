@@ -3,6 +3,7 @@ package eio
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -241,4 +242,26 @@ func FuzzDecodeBinaryPayloadV3(f *testing.F) {
 			t.Fatalf("round trip of % x: %q, %v", payload, second, err)
 		}
 	})
+}
+
+// BenchmarkFramesMixedRoom: one binary broadcast to a room of n clients,
+// half of them Engine.IO v3 and half v4, each taking its WebSocket frame:
+// the allocations do not grow with n (one encoding per format, shared).
+func BenchmarkFramesMixedRoom(b *testing.B) {
+	data := bytes.Repeat([]byte{0xab}, 256)
+	for _, n := range []int{2, 100, 10000} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p := &Packet{Type: PacketMessage, Data: data, Binary: true}
+				for i := range n {
+					if i%2 == 0 {
+						_ = p.WebSocketFrameV3()
+					} else {
+						_ = p.WebSocketFrame()
+					}
+				}
+			}
+		})
+	}
 }
