@@ -291,12 +291,12 @@ func TestTakeoverCarriesClientAddress(t *testing.T) {
 }
 
 // startClusterNode starts a stickiness-free node trusting loopback, with
-// a takeover window long enough for any test.
-func startClusterNode(t *testing.T, reg cluster.Registry) *Node {
+// a takeover window long enough for any test, and the flags extra.
+func startClusterNode(t *testing.T, reg cluster.Registry, extra ...string) *Node {
 	t.Helper()
 	internal := freeAddr(t)
-	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--internal-listen", internal,
-		"--trusted-proxies", "127.0.0.0/8", "--drain-window", "0s", "--shutdown-grace", "5s"},
+	cfg, err := config.Parse(append([]string{"--listen", "127.0.0.1:0", "--internal-listen", internal,
+		"--trusted-proxies", "127.0.0.0/8", "--drain-window", "0s", "--shutdown-grace", "5s"}, extra...),
 		func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -401,5 +401,42 @@ func TestMaxSessionsPerIP(t *testing.T) {
 	}
 	for _, s := range append(sids[1:], sid) {
 		closeSession(s)
+	}
+}
+
+// TestTakeoverEIO3: a v2 client's session (Engine.IO v3) handshaken on one
+// node and upgraded on another, as the v2 client upgrades (at once, before
+// it polls), stays a v3 session there: the implicit connection to / comes
+// over the WebSocket and the client's ping gets its pong (a v4 session
+// would take a client ping for the wrong heartbeat direction and close).
+func TestTakeoverEIO3(t *testing.T) {
+	t.Parallel()
+	reg := cluster.NewMemoryRegistry()
+	a, b := startClusterNode(t, reg, "--allow-eio3"), startClusterNode(t, reg, "--allow-eio3")
+	code, body := get(t, "http://"+a.Addr().String()+"/socket.io/?EIO=3&transport=polling")
+	_, rest, _ := strings.Cut(body, `"sid":"`)
+	sid, _, _ := strings.Cut(rest, `"`)
+	if code != 200 || !strings.Contains(body, ":0{") {
+		t.Fatalf("v3 handshake: %d %q", code, body)
+	}
+	conn, err := dialWS("ws://" + b.Addr().String() + "/socket.io/?EIO=3&transport=websocket&sid=" + sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	for _, step := range []struct{ send, want string }{{"2probe", "3probe"}, {"5", "40"}, {"2", "3"}} {
+		if err := wsutil.WriteClientText(conn, []byte(step.send)); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			got, err := wsutil.ReadServerText(conn)
+			if err != nil {
+				t.Fatalf("after %q: %v (want %q)", step.send, err, step.want)
+			}
+			if string(got) == step.want {
+				break
+			}
+		}
 	}
 }
