@@ -57,6 +57,7 @@ func (n *Node) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	m.Counter("switchboard_recovered_total", "Connections whose session was restored by connection state recovery.", float64(ss.Recovered))
 	m.Counter("switchboard_recovery_failed_total", "Recovery attempts that failed (new session instead).", float64(ss.RecoveryFailed))
 	m.Gauge("switchboard_whiteboard_clients", "Whiteboard clients on every node known.", float64(n.app.Total()))
+	m.Counter("switchboard_whiteboard_count_updates_total", "Client-count updates broadcast to this node's whiteboard pages (at most one per 500 ms).", float64(n.app.Stats().CountUpdates))
 	ready := 0.0
 	if n.Ready() {
 		ready = 1

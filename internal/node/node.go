@@ -99,7 +99,7 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 	if cluster != nil && cluster.Router != nil {
 		cluster.Router.Attach(n.io.Engine())
 	}
-	n.app = whiteboard.Attach(n.io.Of("/"), cfg.NodeName)
+	n.app = whiteboard.Attach(n.io.Of("/"), whiteboard.Options{Node: cfg.NodeName})
 	if log.Enabled(context.Background(), slog.LevelDebug) {
 		n.io.Of("/").OnConnection(func(s *socketio.Socket) {
 			log.Debug("socket connected", "socket", s.ID(), "address", s.Handshake().Address,

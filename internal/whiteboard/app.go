@@ -3,19 +3,10 @@ package whiteboard
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-io/switchboard/socketio"
-)
-
-// countEvent is the inter-node event carrying a node's local client count.
-const countEvent = "whiteboard:count"
-
-// How often a node re-announces its count, and how long a silent node's
-// count is still believed.
-const (
-	announceEvery = 5 * time.Second
-	countTTL      = 3 * announceEvery
 )
 
 // App implements the whiteboard's Socket.IO side on a namespace: "drawing"
@@ -25,57 +16,64 @@ const (
 // the count with ServerSideEmit, so no request crosses the cluster per
 // connection.
 type App struct {
-	ns   *socketio.Namespace
-	node string
+	ns       *socketio.Namespace
+	node     string
+	interval time.Duration // at most one count update per interval
 
 	mu     sync.Mutex
 	remote map[string]remoteCount // other nodes' counts, by node name
 	total  int                    // last total announced to clients
 
+	announced    int // last local count shared; the count loop's own
+	countUpdates atomic.Uint64
+
+	kick chan struct{}
 	stop chan struct{}
 	done chan struct{}
 }
 
-type remoteCount struct {
-	n    int
-	seen time.Time
+// Options configure an App.
+type Options struct {
+	// Node is the node's name, shown on the page.
+	Node string
+	// CountInterval is the shortest time between two "clients" updates:
+	// the first change after a quiet interval goes out at once, the
+	// changes that follow within it together at its end. Zero means
+	// DefaultCountInterval.
+	CountInterval time.Duration
 }
 
-// Attach installs the whiteboard on ns and starts the count announcer;
-// Close stops it.
-func Attach(ns *socketio.Namespace, node string) *App {
-	a := &App{ns: ns, node: node, remote: map[string]remoteCount{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+// DefaultCountInterval is Options.CountInterval's default.
+const DefaultCountInterval = 500 * time.Millisecond
+
+// Stats are an App's counters.
+type Stats struct {
+	// CountUpdates counts the "clients" broadcasts to this node's pages.
+	CountUpdates uint64
+}
+
+// Attach installs the whiteboard on ns and starts its count loop; Close
+// stops it.
+func Attach(ns *socketio.Namespace, opts Options) *App {
+	if opts.CountInterval <= 0 {
+		opts.CountInterval = DefaultCountInterval
+	}
+	a := &App{ns: ns, node: opts.Node, interval: opts.CountInterval, remote: map[string]remoteCount{},
+		announced: -1, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	ns.OnServerSideEmit(countEvent, a.onRemoteCount)
 	ns.OnConnection(a.onConnection)
-	go a.announceLoop()
+	go a.countLoop()
 	return a
 }
 
-// Close stops the announcer.
+// Close stops the count loop.
 func (a *App) Close() {
 	close(a.stop)
 	<-a.done
 }
 
-// Total returns the number of clients on every node known.
-func (a *App) Total() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.totalLocked(time.Now())
-}
-
-func (a *App) totalLocked(now time.Time) int {
-	n := a.ns.Len()
-	for name, rc := range a.remote {
-		if now.Sub(rc.seen) > countTTL {
-			delete(a.remote, name)
-			continue
-		}
-		n += rc.n
-	}
-	return n
-}
+// Stats returns the App's counters.
+func (a *App) Stats() Stats { return Stats{CountUpdates: a.countUpdates.Load()} }
 
 func (a *App) onConnection(s *socketio.Socket) {
 	s.On("drawing", func(e *socketio.Event) {
@@ -86,55 +84,4 @@ func (a *App) onConnection(s *socketio.Socket) {
 	s.OnDisconnect(func(string) { a.countChanged() })
 	_ = s.Emit("hello", map[string]any{"node": a.node, "clients": a.Total()})
 	a.countChanged()
-}
-
-// countChanged shares the local count and tells local clients the new total.
-func (a *App) countChanged() {
-	a.announce()
-	a.publishTotal()
-}
-
-func (a *App) announce() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = a.ns.ServerSideEmit(ctx, countEvent, a.node, a.ns.Len())
-}
-
-// publishTotal sends "clients" to this node's clients when the total moved.
-func (a *App) publishTotal() {
-	a.mu.Lock()
-	total := a.totalLocked(time.Now())
-	changed := total != a.total
-	a.total = total
-	a.mu.Unlock()
-	if changed {
-		_ = a.ns.Local().Emit(context.Background(), "clients", map[string]int{"count": total})
-	}
-}
-
-func (a *App) onRemoteCount(args []socketio.Arg, _ func(any)) {
-	var node string
-	var n int
-	if len(args) < 2 || args[0].Decode(&node) != nil || args[1].Decode(&n) != nil || node == a.node {
-		return
-	}
-	a.mu.Lock()
-	a.remote[node] = remoteCount{n: n, seen: time.Now()}
-	a.mu.Unlock()
-	a.publishTotal()
-}
-
-func (a *App) announceLoop() {
-	defer close(a.done)
-	t := time.NewTicker(announceEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-a.stop:
-			return
-		case <-t.C:
-			a.announce()
-			a.publishTotal()
-		}
-	}
 }
