@@ -216,8 +216,8 @@ func (s *server) metric(name string) int64 {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
+			f, _ := strconv.ParseFloat(v, 64) // large values come as 1.234567e+06
+			return int64(f)
 		}
 	}
 	return 0

@@ -14,10 +14,15 @@ import (
 // MetricsWriter is the exposition writer handed to cluster backends.
 type MetricsWriter = *metrics.Writer
 
-// serveMetrics writes the node's metrics in the Prometheus text format.
-func (n *Node) serveMetrics(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", metrics.ContentType)
-	m := metrics.NewWriter(w)
+// metricsHandler serves the node's metrics through the Prometheus Go
+// client: the Go runtime's (go_*) and the process's (process_*) series,
+// and the node's own, read from its counters at each scrape.
+func (n *Node) metricsHandler() http.Handler {
+	return metrics.Handler(metrics.NewRegistry(metrics.Func(n.writeMetrics)), n.log)
+}
+
+// writeMetrics writes the node's series.
+func (n *Node) writeMetrics(m *metrics.Writer) {
 	es := n.io.Engine().Stats()
 	ss := n.io.Stats()
 
@@ -71,7 +76,6 @@ func (n *Node) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	if n.cluster != nil && n.cluster.WriteMetrics != nil {
 		n.cluster.WriteMetrics(m)
 	}
-	_ = m.Flush()
 }
 
 // writeRouterMetrics exports the stickiness-free router's counters.

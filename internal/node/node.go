@@ -207,7 +207,7 @@ func (n *Node) internalMux() *http.ServeMux {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.HandleFunc("GET /metrics", n.serveMetrics)
+	mux.Handle("GET /metrics", n.metricsHandler())
 	if n.cluster != nil && n.cluster.Router != nil {
 		mux.Handle("/cluster/", n.cluster.Router.Handler())
 	}

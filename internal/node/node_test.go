@@ -96,6 +96,11 @@ func TestEndpointsMetricsAndShutdown(t *testing.T) {
 	got := make(chan struct{}, 1)
 	polling.On("drawing", func(*client.Event) { got <- struct{}{} })
 	out := metric(t, n, "switchboard_packets_out_total")
+	// The Go runtime's and the process's series, as every Go service has.
+	if metric(t, n, "go_goroutines") < 1 || metric(t, n, "process_resident_memory_bytes") <= 0 ||
+		metric(t, n, "process_open_fds") < 1 {
+		t.Fatal("go_* and process_* series missing or empty")
+	}
 	if err := ws.Emit("drawing", map[string]any{"x0": 0, "y0": 0, "x1": 1, "y1": 1, "color": "#000"}); err != nil {
 		t.Fatal(err)
 	}
