@@ -231,6 +231,9 @@ func (c *Conn) wakeLocked() {
 
 // takeQueueLocked removes and returns every queued packet. c.mu must be held.
 func (c *Conn) takeQueueLocked() []*eio.Packet {
+	if f := c.srv.opts.ObserveQueue; f != nil && c.queueBytes > 0 {
+		f(c.queueBytes)
+	}
 	q := c.queue
 	c.queue, c.spare, c.queueBytes = c.spare, nil, 0
 	return q

@@ -64,6 +64,11 @@ type Options struct {
 	// whose queue would grow beyond it is closed with reason "slow client".
 	// Zero means 4 MiB.
 	MaxQueueBytes int
+	// ObserveQueue, when set, is called with the bytes waiting in a
+	// connection's outbound queue each time they are taken to be written
+	// (a WebSocket write, a polling response), with the connection's lock
+	// held: it must be fast (a histogram's Observe). Nil means none.
+	ObserveQueue func(bytes int)
 	// WriteTimeout bounds one WebSocket write. Zero means 10s.
 	WriteTimeout time.Duration
 	// WriteDelay lets a WebSocket connection's packets wait up to this long

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/switchboard-io/switchboard/eio"
@@ -356,5 +357,30 @@ func TestNegotiateEncoding(t *testing.T) {
 		if got := negotiateEncoding([]string{header}); got != want {
 			t.Errorf("negotiateEncoding(%q) = %q, want %q", header, got, want)
 		}
+	}
+}
+
+// Options.ObserveQueue is told the bytes of each queue taken to be
+// written, once per poll that carries packets.
+func TestObserveQueue(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []int
+	ts := newTestServer(t, &Options{ObserveQueue: func(n int) {
+		mu.Lock()
+		seen = append(seen, n)
+		mu.Unlock()
+	}})
+	sid := ts.handshake()
+	if err := ts.conn(sid).Send(eio.NewMessage([]byte("hello")), eio.NewMessage([]byte("world!"))); err != nil {
+		t.Fatal(err)
+	}
+	if res := ts.get(sid); res.body != "4hello\x1e4world!" {
+		t.Fatalf("poll %q", res.body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 1 || seen[0] < len("helloworld!") {
+		t.Fatalf("observed %v, want one queue of at least 11 bytes", seen)
 	}
 }

@@ -3,6 +3,7 @@ package socketio_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -201,5 +202,59 @@ func TestSocketTimeout(t *testing.T) {
 	if args, err := s.Timeout(time.Minute).Volatile().EmitWithAck(context.Background(), "q2"); err != nil ||
 		string(args[0].JSON()) != `"ok"` {
 		t.Fatalf("ack %v, %v", args, err)
+	}
+}
+
+// observer records what an Options.Observer is told.
+type observer struct {
+	mu               sync.Mutex
+	broadcasts, acks []time.Duration
+}
+
+func (o *observer) Broadcast(d time.Duration) {
+	o.mu.Lock()
+	o.broadcasts = append(o.broadcasts, d)
+	o.mu.Unlock()
+}
+
+func (o *observer) AckRoundTrip(d time.Duration) {
+	o.mu.Lock()
+	o.acks = append(o.acks, d)
+	o.mu.Unlock()
+}
+
+// TestObserver: Options.Observer is told of each broadcast and of each
+// client ack's round trip, with their durations; an emit without an ack
+// and an ack that never comes report nothing.
+func TestObserver(t *testing.T) {
+	obs := &observer{}
+	srv := newServer(t, &socketio.Options{Observer: obs})
+	ch := sockets(srv)
+	c := srv.Connect(t, "websocket", "/", nil)
+	s := recv(t, ch)
+	go func() {
+		if e, err := c.ReadEvent(ctxT(t), "/", "q"); err == nil {
+			_ = e.Ack("answer")
+		}
+	}()
+	if _, err := s.EmitWithAck(ctxT(t), "q", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Emit("plain"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Emit(ctxT(t), "news", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.To("nobody").Emit(ctxT(t), "news", 2); err != nil {
+		t.Fatal(err)
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if len(obs.acks) != 1 || obs.acks[0] <= 0 {
+		t.Errorf("ack round trips %v, want one", obs.acks)
+	}
+	if len(obs.broadcasts) != 2 || obs.broadcasts[0] <= 0 {
+		t.Errorf("broadcasts %v, want two", obs.broadcasts)
 	}
 }

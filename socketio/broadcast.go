@@ -69,7 +69,14 @@ func (b BroadcastOperator) Emit(ctx context.Context, event string, args ...any) 
 	b.ns.srv.stats.broadcasts.Add(1)
 	ctx, cancel := b.ns.publishContext(ctx)
 	defer cancel()
-	return b.ns.adapter.Broadcast(ctx, p, b.opts())
+	obs := b.ns.srv.opts.Observer
+	if obs == nil {
+		return b.ns.adapter.Broadcast(ctx, p, b.opts())
+	}
+	start := time.Now()
+	err = b.ns.adapter.Broadcast(ctx, p, b.opts())
+	obs.Broadcast(time.Since(start))
+	return err
 }
 
 // EmitWithAck sends an event to the selected sockets and waits for every

@@ -17,6 +17,19 @@ import (
 	"github.com/switchboard-io/switchboard/internal/clientdist"
 )
 
+// Observer is told of timings as they happen (the binary feeds its
+// /metrics histograms with them). Its methods run on the server's
+// goroutines, concurrently: they must be fast and safe for concurrent use.
+type Observer interface {
+	// Broadcast reports how long handing one broadcast to the adapter
+	// took: queueing it to this node's recipients and, with a cluster
+	// adapter, publishing it.
+	Broadcast(d time.Duration)
+	// AckRoundTrip reports the time from sending an event that expects an
+	// ack to a client to that client's ack.
+	AckRoundTrip(d time.Duration)
+}
+
 // Options configure a Server. The zero value is valid and gives Node's
 // socket.io 4.8 defaults. NewServer copies the options.
 type Options struct {
@@ -63,6 +76,9 @@ type Options struct {
 	CleanupEmptyChildNamespaces bool
 	// Logger receives diagnostic logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// Observer, when set, is told of timings as they happen, to feed
+	// histograms. Nil means none.
+	Observer Observer
 	// ServeClient, Node's serveClient, serves the official browser client
 	// below Path, as Node does: socket.io.js, socket.io.min.js,
 	// socket.io.esm.min.js, socket.io.msgpack.min.js and their .map files,

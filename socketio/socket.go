@@ -100,6 +100,7 @@ func (s *Socket) hooksOrNone() *socketHooks {
 type ackEntry struct {
 	fn   func([]Arg)
 	gone func()
+	sent time.Time // for Options.Observer
 }
 
 func newSocket(ns *Namespace, cl *client, auth json.RawMessage) *Socket {
@@ -370,6 +371,9 @@ func (s *Socket) expect(id uint64, e ackEntry) bool {
 	if s.acks == nil {
 		s.acks = make(map[uint64]ackEntry)
 	}
+	if s.nsp.srv.opts.Observer != nil {
+		e.sent = time.Now()
+	}
 	s.acks[id] = e
 	return true
 }
@@ -490,6 +494,9 @@ func (s *Socket) onPacket(p *parser.Packet) {
 		delete(s.acks, p.ID)
 		s.mu.Unlock()
 		if ok {
+			if obs := s.nsp.srv.opts.Observer; obs != nil && !e.sent.IsZero() {
+				obs.AckRoundTrip(time.Since(e.sent))
+			}
 			e.fn(args)
 		}
 	case parser.Disconnect:

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchboard-io/switchboard/cluster"
 	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/internal/metrics"
@@ -16,10 +18,47 @@ type MetricsWriter = *metrics.Writer
 
 // metricsHandler serves the node's metrics through the Prometheus Go
 // client: the Go runtime's (go_*) and the process's (process_*) series,
-// and the node's own, read from its counters at each scrape.
+// the node's own, read from its counters at each scrape, and its
+// histograms.
 func (n *Node) metricsHandler() http.Handler {
-	return metrics.Handler(metrics.NewRegistry(metrics.Func(n.writeMetrics)), n.log)
+	h := n.hist
+	reg := metrics.NewRegistry(metrics.Func(n.writeMetrics), h.broadcast, h.ack, h.queue)
+	return metrics.Handler(reg, n.log)
 }
+
+// histograms are the node's distributions, fed as things happen: it is the
+// socketio.Observer of its server and the engine's ObserveQueue.
+type histograms struct {
+	broadcast, ack, queue prometheus.Histogram
+}
+
+func newHistograms() *histograms {
+	return &histograms{
+		broadcast: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "switchboard_broadcast_seconds",
+			Help:    "Time one broadcast took to be queued to this node's recipients and handed to the cluster adapter.",
+			Buckets: prometheus.ExponentialBuckets(1e-5, 4, 10), // 10 µs to 2.6 s
+		}),
+		ack: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "switchboard_ack_round_trip_seconds",
+			Help:    "Time from an event sent to a client with an ack to the client's ack.",
+			Buckets: prometheus.ExponentialBuckets(1e-3, 2.5, 12), // 1 ms to 24 s
+		}),
+		queue: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "switchboard_write_queue_bytes",
+			Help:    "Bytes waiting in a connection's outbound queue when they were taken to be written.",
+			Buckets: prometheus.ExponentialBuckets(64, 4, 9), // 64 B to 4 MiB
+		}),
+	}
+}
+
+// Broadcast implements socketio.Observer.
+func (h *histograms) Broadcast(d time.Duration) { h.broadcast.Observe(d.Seconds()) }
+
+// AckRoundTrip implements socketio.Observer.
+func (h *histograms) AckRoundTrip(d time.Duration) { h.ack.Observe(d.Seconds()) }
+
+func (h *histograms) observeQueue(bytes int) { h.queue.Observe(float64(bytes)) }
 
 // writeMetrics writes the node's series.
 func (n *Node) writeMetrics(m *metrics.Writer) {

@@ -48,6 +48,7 @@ type Node struct {
 
 	io      *socketio.Server
 	app     *whiteboard.App
+	hist    *histograms
 	cluster *Cluster
 	ready   atomic.Bool
 	started time.Time
@@ -84,8 +85,10 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 		eopts.Router, eopts.GenerateID = cluster.Router, cluster.Router.GenerateID
 		eopts.OpenDelay, eopts.MaxOpenDelay = cluster.TakeoverWindow, cluster.TakeoverWindowMax
 	}
+	n.hist = newHistograms()
+	eopts.ObserveQueue = n.hist.observeQueue
 	sopts := &socketio.Options{Engine: eopts, Path: cfg.Path, MaxAttachments: cfg.MaxAttachments, Logger: log,
-		ServeClient: new(true)} // the browser client at /socket.io/socket.io.js, as Node serves it
+		ServeClient: new(true), Observer: n.hist} // the browser client at /socket.io/socket.io.js, as Node serves it
 	if cfg.Parser == "msgpack" {
 		sopts.Parser = socketio.ParserMsgpack
 	}

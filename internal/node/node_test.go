@@ -113,7 +113,9 @@ func TestEndpointsMetricsAndShutdown(t *testing.T) {
 		if metric(t, n, `switchboard_connected_clients{transport="websocket"}`) != 1 ||
 			metric(t, n, `switchboard_connected_clients{transport="polling"}`) != 1 ||
 			metric(t, n, `switchboard_namespace_sockets{namespace="/"}`) != 2 ||
-			metric(t, n, "switchboard_packets_out_total") <= out || metric(t, n, "switchboard_events_in_total") < 1 {
+			metric(t, n, "switchboard_packets_out_total") <= out || metric(t, n, "switchboard_events_in_total") < 1 ||
+			// the relay was a broadcast; its packet waited in the poller's queue
+			metric(t, n, "switchboard_broadcast_seconds_count") < 1 || metric(t, n, "switchboard_write_queue_bytes_count") < 1 {
 			return io.ErrNoProgress
 		}
 		return nil
