@@ -77,14 +77,7 @@ func startServer(e *env, kind, redisURL string, maxQueue int) (*server, error) {
 		if !ok {
 			return false
 		}
-		for _, f := range strings.Fields(rest) {
-			if v, ok := strings.CutPrefix(f, "http="); ok {
-				s.addr = v
-			}
-			if v, ok := strings.CutPrefix(f, "internal="); ok {
-				s.internal = v
-			}
-		}
+		s.setAddrs(rest, "http=")
 		return true
 	}
 	var argv []string
@@ -127,6 +120,19 @@ func startRedis(e *env) (*proc, string, error) {
 		return nil, "", err
 	}
 	return p, fmt.Sprintf("redis://127.0.0.1:%d", port), nil
+}
+
+// setAddrs reads the server's addresses from the fields of its "ready"
+// line: the public one after addrKey, the internal one after internal=.
+func (s *server) setAddrs(line, addrKey string) {
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, addrKey); ok {
+			s.addr = v
+		}
+		if v, ok := strings.CutPrefix(f, "internal="); ok {
+			s.internal = v
+		}
+	}
 }
 
 // ---- client groups ----

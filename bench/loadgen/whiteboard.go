@@ -100,14 +100,7 @@ func startWhiteboard(e *env, kind string, wrap []string) (*server, error) {
 			if !strings.Contains(line, "switchboard node ready") {
 				return false
 			}
-			for _, f := range strings.Fields(line) {
-				if v, ok := strings.CutPrefix(f, "listen="); ok {
-					s.addr = v
-				}
-				if v, ok := strings.CutPrefix(f, "internal="); ok {
-					s.internal = v
-				}
-			}
+			s.setAddrs(line, "listen=")
 			return s.addr != ""
 		}
 	case "node":
