@@ -95,7 +95,7 @@ test-recovery: build
 # The benchmark harness runs (a tiny smoke configuration; numbers are never
 # asserted). The full side-by-side run: bash bench/run.sh (docs/benchmarks.md).
 test-bench: build
-	$(GO) run ./bench/loadgen -smoke
+	$(GO) run ./bench/loadgen -smoke -scenarios S1,S2,S3,S4,S5,S6,WB -switchboard $(BIN)/switchboard
 
 # Load-balancing costs (connect rate, polling round trip); not part of make test.
 bench-lb: build

@@ -122,6 +122,7 @@ func main() {
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	rep.LoadAfter = loadavg()
+	printWhiteboard(rep)
 	if *smoke {
 		if err := smokeCheck(rep); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen: smoke:", err)
@@ -163,6 +164,13 @@ type env struct {
 	node     string
 	servers  []string
 	nextSrc  int
+
+	// workerWrap prefixes the workers' command line (taskset in the
+	// pinned whiteboard configuration).
+	workerWrap []string
+	// switchboard is the `switchboard` binary of the whiteboard scenarios,
+	// built on first use unless -switchboard names one.
+	switchboard string
 }
 
 func newEnv(smoke bool, servers []string, goserver string) (*env, error) {

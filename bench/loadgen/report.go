@@ -69,21 +69,30 @@ var metrics = map[string]metricInfo{
 
 // Rows shown per scenario, in order.
 var shown = map[string][]string{
-	"S1": {"rss_kb_per_conn", "heap_kb_per_conn", "stack_kb_per_conn", "goroutines_per_conn", "connects_per_s", "rss_mb", "slope_kb_per_conn", "rss_100k_mb"},
-	"S2": {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery"},
-	"S3": {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery", "redis_cpu_us_per_delivery"},
-	"S4": {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery"},
-	"S5": {"p50_ms", "p99_ms", "acks_per_s", "cpu_us_per_ack"},
-	"S6": {"reconnect_all_s", "reconnects_per_s", "baseline_p99_ms", "fast_p99_ms", "fast_delivered_per_s", "rss_growth_mb", "slow_disconnects"},
+	"S1":    {"rss_kb_per_conn", "heap_kb_per_conn", "stack_kb_per_conn", "goroutines_per_conn", "connects_per_s", "rss_mb", "slope_kb_per_conn", "rss_100k_mb"},
+	"S2":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery"},
+	"S3":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery", "redis_cpu_us_per_delivery"},
+	"S4":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery"},
+	"S5":    {"p50_ms", "p99_ms", "acks_per_s", "cpu_us_per_ack"},
+	"S6":    {"reconnect_all_s", "reconnects_per_s", "baseline_p99_ms", "fast_p99_ms", "fast_delivered_per_s", "rss_growth_mb", "slow_disconnects"},
+	"WB":    whiteboardShown,
+	"WBpin": whiteboardShown,
 }
 
+var whiteboardShown = []string{"connects_per_s", "rss_kb_per_conn", "rss_mb", "delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery"}
+
+// reportOrder is the order of the scenarios' tables in the report.
+var reportOrder = []string{"S1", "S2", "S3", "S4", "S5", "S6", "WB", "WBpin"}
+
 var titles = map[string]string{
-	"S1": "S1 — idle footprint (WebSocket clients, one node)",
-	"S2": "S2 — broadcast of ~100-byte events, one node",
-	"S3": "S3 — broadcast over 2 and 3 nodes + Redis",
-	"S4": "S4 — 1,000 rooms of 5 clients, broadcasts to rooms",
-	"S5": "S5 — emit-with-ack round trips (Go client)",
-	"S6": "S6 — churn: reconnect storm and slow clients",
+	"S1":    "S1 — idle footprint (WebSocket clients, one node)",
+	"S2":    "S2 — broadcast of ~100-byte events, one node",
+	"S3":    "S3 — broadcast over 2 and 3 nodes + Redis",
+	"S4":    "S4 — 1,000 rooms of 5 clients, broadcasts to rooms",
+	"S5":    "S5 — emit-with-ack round trips (Go client)",
+	"S6":    "S6 — churn: reconnect storm and slow clients",
+	"WB":    "WB — the whiteboard: switchboard serve against the classic Node whiteboard",
+	"WBpin": "WBpin — the same, server on CPU 0 and load generator on CPU 1 (taskset)",
 }
 
 type key struct{ scenario, config, server, metric string }
@@ -249,56 +258,8 @@ func writeReport(rep *report, path, plot string) error {
 		}
 	}
 
-	for _, sc := range []string{"S1", "S2", "S3", "S4", "S5", "S6"} {
-		var cfgs []string
-		for _, c := range configs {
-			if strings.HasPrefix(c, sc+"|") {
-				cfgs = append(cfgs, strings.TrimPrefix(c, sc+"|"))
-			}
-		}
-		if sc == "S1" {
-			for _, r := range rs {
-				if r.Scenario == "S1" && r.Config == "5k→19k" && !slices.Contains(cfgs, r.Config) {
-					cfgs = append(cfgs, r.Config)
-				}
-			}
-		}
-		if len(cfgs) == 0 {
-			continue
-		}
-		w("### %s\n\n", titles[sc])
-		w("| configuration | metric | Switchboard (min–max) | Node (min–max) | Switchboard advantage (medians) |\n|---|---|---|---|---|\n")
-		mixed := false
-		for _, c := range cfgs {
-			for _, metric := range shown[sc] {
-				info := metrics[metric]
-				sb, okS := agg[key{sc, c, "switchboard", metric}]
-				nd, okN := agg[key{sc, c, "node", metric}]
-				if _, ok := agg[key{sc, c, "mixed", metric}]; ok {
-					mixed = true
-				}
-				if !okS && !okN {
-					continue
-				}
-				adv := "—"
-				if okS && okN {
-					adv = advantage(sb, nd, info.higher)
-				}
-				w("| %s | %s | %s | %s | %s |\n", c, info.label, fmtRange(sb, okS, info.prec), fmtRange(nd, okN, info.prec), adv)
-			}
-		}
-		w("\n")
-		if mixed {
-			w("Mixed cluster (one Node node and one Switchboard node, one run):\n\n| configuration | metric | value |\n|---|---|---|\n")
-			for _, c := range cfgs {
-				for _, metric := range shown[sc] {
-					if s, ok := agg[key{sc, c, "mixed", metric}]; ok {
-						w("| %s | %s | %s |\n", c, metrics[metric].label, fmtRange(s, true, metrics[metric].prec))
-					}
-				}
-			}
-			w("\n")
-		}
+	for _, sc := range reportOrder {
+		writeScenario(w, sc, configs, rs, agg)
 	}
 	w("%s\n", endMarker)
 
@@ -310,6 +271,60 @@ func writeReport(rep *report, path, plot string) error {
 		doc = slices.Concat([]byte("# Benchmarks\n\n"), b.Bytes())
 	}
 	return os.WriteFile(path, doc, 0o644)
+}
+
+// writeScenario writes the table of scenario sc (nothing if it did not run):
+// every configuration and metric shown, both servers and the ratio.
+func writeScenario(w func(string, ...any), sc string, configs []string, rs []result, agg map[key]stats) {
+	var cfgs []string
+	for _, c := range configs {
+		if strings.HasPrefix(c, sc+"|") {
+			cfgs = append(cfgs, strings.TrimPrefix(c, sc+"|"))
+		}
+	}
+	if sc == "S1" {
+		for _, r := range rs {
+			if r.Scenario == "S1" && r.Config == "5k→19k" && !slices.Contains(cfgs, r.Config) {
+				cfgs = append(cfgs, r.Config)
+			}
+		}
+	}
+	if len(cfgs) == 0 {
+		return
+	}
+	w("### %s\n\n", titles[sc])
+	w("| configuration | metric | Switchboard (min–max) | Node (min–max) | Switchboard advantage (medians) |\n|---|---|---|---|---|\n")
+	mixed := false
+	for _, c := range cfgs {
+		for _, metric := range shown[sc] {
+			info := metrics[metric]
+			sb, okS := agg[key{sc, c, "switchboard", metric}]
+			nd, okN := agg[key{sc, c, "node", metric}]
+			if _, ok := agg[key{sc, c, "mixed", metric}]; ok {
+				mixed = true
+			}
+			if !okS && !okN {
+				continue
+			}
+			adv := "—"
+			if okS && okN {
+				adv = advantage(sb, nd, info.higher)
+			}
+			w("| %s | %s | %s | %s | %s |\n", c, info.label, fmtRange(sb, okS, info.prec), fmtRange(nd, okN, info.prec), adv)
+		}
+	}
+	w("\n")
+	if mixed {
+		w("Mixed cluster (one Node node and one Switchboard node, one run):\n\n| configuration | metric | value |\n|---|---|---|\n")
+		for _, c := range cfgs {
+			for _, metric := range shown[sc] {
+				if s, ok := agg[key{sc, c, "mixed", metric}]; ok {
+					w("| %s | %s | %s |\n", c, metrics[metric].label, fmtRange(s, true, metrics[metric].prec))
+				}
+			}
+		}
+		w("\n")
+	}
 }
 
 // ---- plot (gnuplot) ----

@@ -32,7 +32,7 @@ import (
 
 // command is one request of the driver to a worker.
 type command struct {
-	Op string `json:"op"` // connect, reset, snap, stopread, close
+	Op string `json:"op"` // connect, reset, snap, stopread, draw, close
 
 	// connect
 	URLs    []string `json:"urls,omitempty"` // client i connects to URLs[i % len]
@@ -50,6 +50,11 @@ type command struct {
 	// they do not read, and the server sees the backlog.
 	Every  int `json:"every,omitempty"`
 	RcvBuf int `json:"rcvBuf,omitempty"`
+
+	// draw: the worker's first client emits Rate "drawing" events a
+	// second for DurMS milliseconds (see drawLoop).
+	Rate  float64 `json:"rate,omitempty"`
+	DurMS int     `json:"durMS,omitempty"`
 }
 
 // answer is a worker's reply.
@@ -61,7 +66,7 @@ type answer struct {
 	FirstErr  string  `json:"firstErr,omitempty"`
 	Seconds   float64 `json:"seconds,omitempty"`
 
-	Recv       int64       `json:"recv"`       // ticks received since reset
+	Recv       int64       `json:"recv"`       // ticks received since reset (reset: before it)
 	Hist       [][2]uint64 `json:"hist"`       // their latency (µs)
 	Open       int64       `json:"open"`       // connections open now
 	Closed     int64       `json:"closed"`     // connections ended by the server since start
@@ -115,11 +120,16 @@ func (w *worker) do(c command) answer {
 	case "connect":
 		return w.connect(c)
 	case "reset":
+		// Recv is what the clients received since the last reset: the
+		// drain after a measurement waits until it stays at zero.
 		w.hist.reset()
+		var n int64
 		for i := range w.recv {
-			w.recv[i].Store(0)
+			n += w.recv[i].Swap(0)
 		}
-		return w.status()
+		a := w.status()
+		a.Recv = n
+		return a
 	case "snap":
 		a := w.status()
 		a.Hist = w.hist.snapshot()
@@ -137,6 +147,8 @@ func (w *worker) do(c command) answer {
 		a := w.status()
 		a.Stopped = n
 		return a
+	case "draw":
+		return w.draw(c)
 	case "close":
 		w.closeAll()
 		return w.status()
@@ -351,7 +363,37 @@ func (rc *rawConn) write(p []byte) error {
 	return ws.WriteFrame(rc.conn, ws.MaskFrameInPlace(f))
 }
 
-var tickPrefix = []byte(`42["tick","`)
+var (
+	tickPrefix    = []byte(`42["tick","`)
+	drawingPrefix = []byte(`42["drawing",{`)
+	drawingTime   = []byte(`"t":`)
+)
+
+// sentAt returns the emission time (µs, bench/internal/mono) a tick or a
+// stroke carries, and false for any other packet.
+func sentAt(p []byte) (int64, bool) {
+	var digits []byte
+	switch {
+	case bytes.HasPrefix(p, tickPrefix):
+		digits = p[len(tickPrefix):]
+	case bytes.HasPrefix(p, drawingPrefix):
+		i := bytes.Index(p, drawingTime)
+		if i < 0 {
+			return 0, false
+		}
+		digits = p[i+len(drawingTime):]
+	default:
+		return 0, false
+	}
+	var ts int64
+	for _, ch := range digits {
+		if ch < '0' || ch > '9' {
+			break
+		}
+		ts = ts*10 + int64(ch-'0')
+	}
+	return ts, true
+}
 
 // readLoop counts ticks and records their latency until the connection
 // ends, or stops reading for good once rc.stop is set.
@@ -378,16 +420,8 @@ func (rc *rawConn) readLoop() {
 		}
 		switch op {
 		case ws.OpText:
-			if bytes.HasPrefix(p, tickPrefix) {
-				now := mono.Micros()
-				var ts int64
-				for _, ch := range p[len(tickPrefix):] {
-					if ch < '0' || ch > '9' {
-						break
-					}
-					ts = ts*10 + int64(ch-'0')
-				}
-				w.hist.record(shard, now-ts)
+			if ts, ok := sentAt(p); ok {
+				w.hist.record(shard, mono.Micros()-ts)
 				w.recv[shard].Add(1)
 			} else if len(p) == 1 && p[0] == '2' {
 				_ = rc.write([]byte("3"))
@@ -402,6 +436,49 @@ func (rc *rawConn) readLoop() {
 			rc.writeMu.Lock()
 			_ = ws.WriteFrame(rc.conn, ws.MaskFrameInPlace(ws.NewPongFrame(append([]byte(nil), p...))))
 			rc.writeMu.Unlock()
+		}
+	}
+}
+
+// draw starts drawLoop on the worker's first client and returns at once.
+func (w *worker) draw(c command) answer {
+	w.mu.Lock()
+	var rc *rawConn
+	if len(w.conns) > 0 {
+		rc = w.conns[0]
+	}
+	w.mu.Unlock()
+	if rc == nil {
+		return answer{Err: "draw: no client connected"}
+	}
+	if !(c.Rate > 0) || c.DurMS <= 0 {
+		return answer{Err: "draw: rate and duration must be positive"}
+	}
+	go rc.drawLoop(c.Rate, time.Duration(c.DurMS)*time.Millisecond, w.quit)
+	return w.status()
+}
+
+// drawLoop emits "drawing" strokes, as the whiteboard page does while the
+// mouse moves: stroke k at k/rate seconds from the start, for d, each a
+// small object whose "t" is its emission time (µs, bench/internal/mono).
+func (rc *rawConn) drawLoop(rate float64, d time.Duration, quit <-chan struct{}) {
+	start := time.Now()
+	period := time.Duration(float64(time.Second) / rate)
+	for k := 0; ; k++ {
+		at := start.Add(time.Duration(k) * period)
+		if at.Sub(start) >= d {
+			return
+		}
+		select {
+		case <-quit:
+			return
+		case <-time.After(time.Until(at)):
+		}
+		x := k % 997 // coordinates as fractions of the canvas, as the page sends them
+		stroke := fmt.Sprintf(`42["drawing",{"t":%d,"x0":0.%03d,"y0":0.%03d,"x1":0.%03d,"y1":0.%03d,"color":"#1e90ff"}]`,
+			mono.Micros(), x, x/2, x+2, x/2+1)
+		if err := rc.write([]byte(stroke)); err != nil {
+			return
 		}
 	}
 }
