@@ -267,6 +267,8 @@ func TestConnectMiddleware(t *testing.T) {
 				return nil
 			case "plain":
 				return errors.New("nope")
+			case "binary":
+				return &socketio.ConnectError{Message: "binary", Data: []byte{1, 2}}
 			}
 			return &socketio.ConnectError{Message: "not authorized", Data: map[string]any{"code": 42}}
 		})
@@ -286,10 +288,16 @@ func TestConnectMiddleware(t *testing.T) {
 			string(ce.Raw) != `{"message":"nope"}` {
 			t.Errorf("plain error refusal: %v", err)
 		}
+		// A CONNECT_ERROR has no attachments: binary data goes as JSON (it
+		// used to panic the server).
+		if _, err := c.Connect(ctxT(t), "/guarded", map[string]string{"token": "binary"}); !errors.As(err, &ce) ||
+			string(ce.Raw) != `{"message":"binary","data":"AQI="}` {
+			t.Errorf("binary data refusal: %v", err)
+		}
 		if _, err := c.Connect(ctxT(t), "/guarded", map[string]string{"token": "ok"}); err != nil {
 			t.Fatalf("accepted token: %v", err)
 		}
-		socketiotest.Eventually(t, seen.equals("mw1", "mw2", "mw1", "mw2", "mw1", "mw2", "mw3", "connection"), waitTimeout)
+		socketiotest.Eventually(t, seen.equals("mw1", "mw2", "mw1", "mw2", "mw1", "mw2", "mw1", "mw2", "mw3", "connection"), waitTimeout)
 		if done(c.Done()) {
 			t.Errorf("connection closed after refusals: %v", c.Err())
 		}

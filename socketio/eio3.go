@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/switchboard-io/switchboard/parser"
 )
 
 // Socket.IO protocol v4, spoken by Socket.IO v2 clients over Engine.IO v3
@@ -113,12 +111,9 @@ func v3SocketID(nsp, sid string) string {
 // v2 client: err.data || err.message.
 func connectErrorPayloadV3(err error) json.RawMessage {
 	var ce *ConnectError
-	if errors.As(err, &ce) && ce.Data != nil {
-		if b, _, encErr := parser.EncodeData(ce.Data); encErr == nil {
-			args, _ := (&parser.Packet{Data: b}).Args()
-			if data := args[0].JSON(); truthy(data) {
-				return data
-			}
+	if errors.As(err, &ce) {
+		if data := connectErrorData(ce.Data); data != nil && truthy(data) {
+			return data
 		}
 	}
 	msg := err.Error()

@@ -178,6 +178,7 @@ func TestEIO3MiddlewareError(t *testing.T) {
 		"/plain": errors.New("not authorized"),
 		"/data":  &socketio.ConnectError{Message: "refused", Data: map[string]int{"code": 42}},
 		"/falsy": &socketio.ConnectError{Message: "empty data", Data: ""},
+		"/bytes": &socketio.ConnectError{Message: "binary data", Data: []byte{1, 2}},
 	}
 	for name, err := range errs {
 		srv.Of(name).Use(func(context.Context, *socketio.Socket) error { return err })
@@ -188,6 +189,7 @@ func TestEIO3MiddlewareError(t *testing.T) {
 		{"/plain", `44/plain,"not authorized"`},
 		{"/data", `44/data,{"code":42}`},
 		{"/falsy", `44/falsy,"empty data"`},
+		{"/bytes", `44/bytes,"AQI="`}, // no attachment in a CONNECT_ERROR: base64
 	} {
 		c.sendText("40" + tc.nsp + ",")
 		c.expect(tc.want)

@@ -86,19 +86,32 @@ func connectErrorPayload(err error) json.RawMessage {
 	if data != nil {
 		values = append(values, data)
 	}
-	b, _, encErr := parser.EncodeData(values...)
-	if encErr != nil {
-		b, _, _ = parser.EncodeData(msg)
-		data = nil
-	}
-	// b is ["msg",data]: rewrite into {"message":"msg","data":data}.
-	args, _ := (&parser.Packet{Data: b}).Args()
-	out := append([]byte(`{"message":`), args[0].JSON()...)
-	if len(args) > 1 {
+	m, _ := marshalNoEscape(msg)
+	out := append([]byte(`{"message":`), m...)
+	if d := connectErrorData(data); d != nil {
 		out = append(out, `,"data":`...)
-		out = append(out, args[1].JSON()...)
+		out = append(out, d...)
 	}
 	return append(out, '}')
+}
+
+// connectErrorData is the JSON of a ConnectError's Data (nil: none). A
+// CONNECT_ERROR carries no binary attachment: binary in Data is encoded
+// as encoding/json encodes it (base64), where Node would write a Buffer's
+// JSON.
+func connectErrorData(data any) json.RawMessage {
+	if data == nil {
+		return nil
+	}
+	if b, atts, err := parser.EncodeData(data); err == nil && len(atts) == 0 {
+		if args, err := (&parser.Packet{Data: b}).Args(); err == nil && len(args) == 1 {
+			return args[0].JSON()
+		}
+	}
+	if b, err := marshalNoEscape(data); err == nil {
+		return b
+	}
+	return nil
 }
 
 func isReserved(event string) bool { return parser.IsReservedEvent(event) }
