@@ -30,6 +30,25 @@ func redisNode(t *testing.T, r *redistest.Server, name string) (*socketiotest.Se
 	return startNode(t, whiteboard.Options{Node: name, Store: store}, ad.Factory())
 }
 
+// redisCluster starts a node per name on r and waits until each sees them
+// all subscribed, so that no broadcast is published before a node listens.
+func redisCluster(t *testing.T, r *redistest.Server, names ...string) ([]*socketiotest.Server, []*whiteboard.App) {
+	t.Helper()
+	srvs, apps := make([]*socketiotest.Server, len(names)), make([]*whiteboard.App, len(names))
+	for i, name := range names {
+		srvs[i], apps[i] = redisNode(t, r, name)
+	}
+	for _, srv := range srvs {
+		socketiotest.Eventually(t, func() error {
+			if n, err := srv.Of("/").ServerCount(socketiotest.Context(t)); err != nil || n != len(names) {
+				return fmt.Errorf("%d nodes subscribed (%v), want %d", n, err, len(names))
+			}
+			return nil
+		}, socketiotest.DefaultTimeout)
+	}
+	return srvs, apps
+}
+
 // seamStroke encodes stroke number i in its coordinates.
 func seamStroke(i int) map[string]any {
 	return map[string]any{"x0": float64(i%1000) / 1000, "y0": float64(i/1000) / 1000,
@@ -46,8 +65,8 @@ func seamIndex(e entry) int {
 // its last ID.
 func TestReplaySeamDuringFastStream(t *testing.T) {
 	r := redistest.Start(t)
-	a, appA := redisNode(t, r, "node-a")
-	b, _ := redisNode(t, r, "node-b")
+	srvs, apps := redisCluster(t, r, "node-a", "node-b")
+	a, b, appA := srvs[0], srvs[1], apps[0]
 	writer := openPage(t, a.HTTP.URL, "seam")
 
 	const n = 5000
@@ -114,5 +133,39 @@ func shutdown(t *testing.T, s *socketiotest.Server) {
 	t.Helper()
 	if err := s.Shutdown(socketiotest.Context(t)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBoardsAndClearAcrossNodes: over two nodes on one Redis, a board's
+// strokes reach its pages on the other node and no other board's, and a
+// clear on one node clears the board on both, for pages open and to come.
+func TestBoardsAndClearAcrossNodes(t *testing.T) {
+	r := redistest.Start(t)
+	srvs, _ := redisCluster(t, r, "node-a", "node-b")
+	a, b := srvs[0], srvs[1]
+	onA, onB, otherB := openPage(t, a.HTTP.URL, "team"), openPage(t, b.HTTP.URL, "team"), openPage(t, b.HTTP.URL, "")
+	onA.draw(0.1, 0.1, 0.2, 0.2, "#e03131")
+	otherB.draw(0.3, 0.3, 0.4, 0.4, "#1c7ed6")
+	onB.waitBoard("the team stroke from node a", func(b []entry) bool { return colors(b) == "#e03131" })
+	onB.draw(0.7, 0.7, 0.8, 0.8, "#f08c00")
+	onA.waitBoard("the team stroke from node b", func(b []entry) bool { return colors(b) == "#f08c00" })
+	if _, err := onB.sock.EmitWithAck(socketiotest.Context(t), "clear"); err != nil {
+		t.Fatal(err)
+	}
+	onA.waitBoard("cleared", func(b []entry) bool { return len(b) == 0 })
+	onA.draw(0.5, 0.5, 0.6, 0.6, "#2f9e44") // after the clear: kept
+	onB.waitBoard("cleared, then the green stroke", func(b []entry) bool { return colors(b) == "#2f9e44" })
+	for _, url := range []string{a.HTTP.URL, b.HTTP.URL} {
+		if got := colors(openPage(t, url, "team").board()); got != "#2f9e44" {
+			t.Fatalf("a new page of the team board shows %q, want the green stroke only", got)
+		}
+		if got := colors(openPage(t, url, "").board()); got != "#1c7ed6" {
+			t.Fatalf("a new page of the default board shows %q, want its blue stroke only", got)
+		}
+	}
+	otherB.mu.Lock()
+	defer otherB.mu.Unlock()
+	if otherB.received != 0 {
+		t.Fatalf("a page of the default board received %d strokes of the team board", otherB.received)
 	}
 }

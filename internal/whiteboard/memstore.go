@@ -27,9 +27,10 @@ type MemoryOptions struct {
 }
 
 // MemoryStore is a Store in the process's memory, for a single node. An
-// entry takes 40 bytes, so its memory is bounded by about
-// 40 x MaxEntries x MaxBoards x 2 bytes (160 MB by default; a board that
-// is drawn on holds 1 to 2 MB).
+// entry takes about 64 bytes, plus its annotations (a page sends none; at
+// most MaxStrokeBytes), and a board holds up to 1.5 x MaxEntries of them
+// before it compacts: a board drawn on by pages holds 1.3 to 2 MB by
+// default, and the store at most MaxBoards of them.
 type MemoryStore struct {
 	maxEntries, maxBoards int
 
