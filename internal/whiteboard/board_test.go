@@ -1,11 +1,14 @@
 package whiteboard_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/switchboard-io/switchboard/internal/whiteboard"
@@ -118,4 +121,55 @@ func TestMalformedFlood(t *testing.T) {
 		t.Fatalf("a new page shows %d strokes, want 100", got)
 	}
 	runtime.KeepAlive(good)
+}
+
+// failingStore is a Store whose calls fail while down is set.
+type failingStore struct {
+	whiteboard.Store
+	down atomic.Bool
+}
+
+var errDown = errors.New("store down")
+
+func (f *failingStore) Append(ctx context.Context, board string, s whiteboard.Stroke) (whiteboard.ID, error) {
+	if f.down.Load() {
+		return whiteboard.ID{}, errDown
+	}
+	return f.Store.Append(ctx, board, s)
+}
+
+func (f *failingStore) Range(ctx context.Context, board string, after whiteboard.ID, limit int) ([]whiteboard.Entry, error) {
+	if f.down.Load() {
+		return nil, errDown
+	}
+	return f.Store.Range(ctx, board, after, limit)
+}
+
+// TestStoreDown: while the store fails, strokes are dropped (counted as
+// "store", not relayed: a stroke the board does not keep would be missing
+// for the pages that open later) and history answers an error; once it is
+// back, drawing works again.
+func TestStoreDown(t *testing.T) {
+	t.Parallel()
+	store := &failingStore{Store: whiteboard.NewMemoryStore(whiteboard.MemoryOptions{})}
+	srv, app := startNode(t, whiteboard.Options{Node: "n", Store: store}, nil)
+	sender, watcher := openPage(t, srv.HTTP.URL, ""), openPage(t, srv.HTTP.URL, "")
+	store.down.Store(true)
+	for range 3 {
+		_ = sender.sock.Emit("drawing", map[string]any{"x0": 0, "y0": 0, "x1": 0, "y1": 0, "color": "#000"})
+	}
+	res, err := sender.sock.EmitWithAck(socketiotest.Context(t), "history", map[string]string{"after": ""})
+	var answer struct{ Error string }
+	if err != nil || len(res) != 1 || res[0].Decode(&answer) != nil || answer.Error == "" {
+		t.Fatalf("history with the store down: %v, %v, want an error answer", res, err)
+	}
+	if got := app.Stats().Dropped[whiteboard.DropStore]; got != 4 {
+		t.Fatalf("dropped %d for the store, want 4 (3 strokes, 1 history)", got)
+	}
+	store.down.Store(false)
+	sender.draw(0.5, 0.5, 0.5, 0.5, "#7048e8")
+	watcher.waitBoard("the stroke after the store came back", func(b []entry) bool { return len(b) > 0 })
+	if got := colors(watcher.board()); got != "#7048e8" {
+		t.Fatalf("the watcher shows %q: strokes the store refused were relayed", got)
+	}
 }
