@@ -495,7 +495,7 @@ async function healthyRole() {
   const timer = setInterval(() => {
     if (!drawer.connected) return;
     const x = seq % 500;
-    drawer.emit("drawing", { x0: x, y0: 10, x1: x + 1, y1: 11, color: "#222", seq: seq++, t: performance.now() });
+    drawer.emit("drawing", { x0: x / 500, y0: 0.01, x1: (x + 1) / 500, y1: 0.011, color: "#222", seq: seq++, t: performance.now() });
     win.sent++;
   }, DRAW_EVERY_MS);
   process.send({ type: "ready" });

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-io/switchboard/internal/config"
 	"github.com/switchboard-io/switchboard/internal/metrics"
 	"github.com/switchboard-io/switchboard/internal/node"
+	"github.com/switchboard-io/switchboard/internal/whiteboard"
 )
 
 // newCluster connects to the Redis named by cfg and sets up the adapter and,
@@ -32,7 +33,10 @@ func newCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) (*nod
 		client.Close()
 		return nil, err
 	}
-	c := &node.Cluster{Adapter: ad.Factory(), TakeoverWindow: cfg.TakeoverWindow, TakeoverWindowMax: cfg.TakeoverWindowMax}
+	c := &node.Cluster{Adapter: ad.Factory(), TakeoverWindow: cfg.TakeoverWindow, TakeoverWindowMax: cfg.TakeoverWindowMax,
+		// The boards live in the same Redis, so that every node serves them
+		// and they outlive every node.
+		Boards: whiteboard.NewRedisStore(whiteboard.RedisOptions{Client: client, Prefix: cfg.RedisKey + ":whiteboard:"})}
 	if cfg.StickinessFree {
 		router, err := cluster.New(cluster.Options{AdvertiseAddr: cfg.AdvertiseAddr, Secret: []byte(cfg.ClusterSecret),
 			Registry: cluster.NewRedisRegistry(client, cfg.RedisKey+":switchboard:node:"), Logger: log,

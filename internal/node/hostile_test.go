@@ -124,11 +124,17 @@ func TestHostileClients(t *testing.T) {
 	t.Run("a client that never reads is cut by the queue limit", func(t *testing.T) {
 		conn := wsSession(t, n) // joins "/" and then never reads again
 		before := metric(t, n, "switchboard_slow_client_disconnects_total")
-		big := strings.Repeat("y", 90_000)
-		deadline := time.Now().Add(20 * time.Second)
+		// Strokes are small and validated (no padding gets through), so
+		// the queue fills with many: batches the good client must keep up
+		// with.
+		stroke := map[string]any{"x0": 0.12345678, "y0": 0.23456789, "x1": 0.34567891, "y1": 0.45678912, "color": "#111111"}
+		const batch = 2000
+		deadline := time.Now().Add(30 * time.Second)
 		for metric(t, n, "switchboard_slow_client_disconnects_total") == before && time.Now().Before(deadline) {
-			for range 20 {
-				_ = sender.Emit("drawing", map[string]any{"x0": 0, "y0": 0, "x1": 1, "y1": 1, "color": big})
+			for range batch {
+				_ = sender.Emit("drawing", stroke)
+			}
+			for range batch {
 				select { // the good client keeps up
 				case <-received:
 				case <-time.After(5 * time.Second):

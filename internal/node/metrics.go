@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-io/switchboard/cluster"
 	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/internal/metrics"
+	"github.com/switchboard-io/switchboard/internal/whiteboard"
 )
 
 // MetricsWriter is the exposition writer handed to cluster backends.
@@ -101,7 +102,7 @@ func (n *Node) writeMetrics(m *metrics.Writer) {
 	m.Counter("switchboard_recovered_total", "Connections whose session was restored by connection state recovery.", float64(ss.Recovered))
 	m.Counter("switchboard_recovery_failed_total", "Recovery attempts that failed (new session instead).", float64(ss.RecoveryFailed))
 	m.Gauge("switchboard_whiteboard_clients", "Whiteboard clients on every node known.", float64(n.app.Total()))
-	m.Counter("switchboard_whiteboard_count_updates_total", "Client-count updates broadcast to this node's whiteboard pages (at most one per 500 ms).", float64(n.app.Stats().CountUpdates))
+	writeWhiteboardMetrics(m, n.app.Stats())
 	ready := 0.0
 	if n.Ready() {
 		ready = 1
@@ -136,4 +137,16 @@ func writeRouterMetrics(m *metrics.Writer, s cluster.Stats) {
 	m.Counter("switchboard_cluster_hop_too_old_total", "Cluster requests refused as replays because their sequence number was below their sender's window (old replays, or hops overtaken by a window's worth of newer ones).", float64(s.RefusedTooOld))
 	m.Counter("switchboard_cluster_hop_bad_digests_total", "Cluster requests refused because their body does not match its signed digest.", float64(s.RefusedDigests))
 	m.Counter("switchboard_cluster_hop_replay_cache_full_total", "Cluster requests refused because they came from a new sender and the replay cache tracked as many senders as it can.", float64(s.ReplayCacheFull))
+}
+
+func writeWhiteboardMetrics(m MetricsWriter, ws whiteboard.Stats) {
+	m.Counter("switchboard_whiteboard_count_updates_total", "Client-count updates broadcast to this node's whiteboard pages (at most one per 500 ms).", float64(ws.CountUpdates))
+	m.Counter("switchboard_whiteboard_strokes_total", "Whiteboard strokes stored and relayed by this node.", float64(ws.Strokes))
+	m.Counter("switchboard_whiteboard_clears_total", "Whiteboard boards cleared through this node.", float64(ws.Clears))
+	m.Counter("switchboard_whiteboard_history_pages_total", "Board history pages sent to whiteboard pages catching up.", float64(ws.HistoryPages))
+	dropped := make(map[string]float64, len(ws.Dropped))
+	for r, c := range ws.Dropped {
+		dropped[r] = float64(c)
+	}
+	m.CounterMap("switchboard_whiteboard_dropped_total", "Whiteboard strokes and requests dropped unrelayed, by reason (size, shape, range: invalid strokes; request: a bad history request; store: the board store failed).", "reason", dropped)
 }

@@ -35,6 +35,9 @@ type Cluster struct {
 	// TakeoverWindowMax is engineio.Options.MaxOpenDelay in stickiness-free
 	// mode.
 	TakeoverWindowMax time.Duration
+	// Boards keeps the whiteboard's boards for every node (nil: in this
+	// node's memory).
+	Boards whiteboard.Store
 	// WriteMetrics adds the cluster's metrics to an exposition.
 	WriteMetrics func(w MetricsWriter)
 	// Close releases the cluster's resources, after the node has drained.
@@ -102,7 +105,11 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 	if cluster != nil && cluster.Router != nil {
 		cluster.Router.Attach(n.io.Engine())
 	}
-	n.app = whiteboard.Attach(n.io.Of("/"), whiteboard.Options{Node: cfg.NodeName})
+	wopts := whiteboard.Options{Node: cfg.NodeName}
+	if cluster != nil {
+		wopts.Store = cluster.Boards
+	}
+	n.app = whiteboard.Attach(n.io.Of("/"), wopts)
 	if log.Enabled(context.Background(), slog.LevelDebug) {
 		n.io.Of("/").OnConnection(func(s *socketio.Socket) {
 			log.Debug("socket connected", "socket", s.ID(), "address", s.Handshake().Address,

@@ -225,3 +225,50 @@ func TestAllowEIO3(t *testing.T) {
 		}
 	}
 }
+
+// TestWhiteboardDroppedMetric: invalid strokes are dropped, never relayed,
+// and counted by reason in switchboard_whiteboard_dropped_total.
+func TestWhiteboardDroppedMetric(t *testing.T) {
+	t.Parallel()
+	n := startNode(t)
+	defer func() { _ = n.Shutdown(socketiotest.Context(t)) }()
+	sender, watcher := dial(t, n, "websocket"), dial(t, n, "websocket")
+	defer sender.Close()
+	defer watcher.Close()
+	relayed := make(chan string, 8)
+	watcher.On("drawing", func(e *client.Event) {
+		var s struct{ Color string }
+		_ = e.Decode(&s)
+		relayed <- s.Color
+	})
+	for _, bad := range []any{
+		"not a stroke",
+		map[string]any{"x0": 0, "y0": 0, "x1": 0, "y1": 0, "color": "#000", "Extra": 1},
+		map[string]any{"x0": 3, "y0": 0, "x1": 0, "y1": 0, "color": "#000"},
+		map[string]any{"x0": 0, "y0": 0, "x1": 0, "y1": 0, "color": "#000", "pad": strings.Repeat("x", 300)},
+	} {
+		if err := sender.Emit("drawing", bad); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Events of one socket are handled in order: the valid one comes last.
+	if err := sender.Emit("drawing", map[string]any{"x0": 0, "y0": 0, "x1": 1, "y1": 1, "color": "#abcdef"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-relayed:
+		if c != "#abcdef" {
+			t.Fatalf("relayed %q before the valid stroke: an invalid one went through", c)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the valid stroke was not relayed")
+	}
+	for reason, want := range map[string]float64{"shape": 2, "range": 1, "size": 1, "store": 0} {
+		if got := metric(t, n, `switchboard_whiteboard_dropped_total{reason="`+reason+`"}`); got != want {
+			t.Errorf("dropped_total{reason=%q} = %v, want %v", reason, got, want)
+		}
+	}
+	if got := metric(t, n, "switchboard_whiteboard_strokes_total"); got != 1 {
+		t.Errorf("strokes_total = %v, want 1", got)
+	}
+}

@@ -12,8 +12,10 @@
 // the assets, and [Built] reports false.
 //
 // The page template contains the placeholder {{NODE}}, which [Handler]
-// replaces with the HTML-escaped name of the serving node. The Socket.IO
-// protocol the page speaks (events "hello", "clients" and "drawing") is
-// documented in web/whiteboard/README.md; implementing it is up to the
-// caller's Socket.IO server, this package only serves static files.
+// replaces with the HTML-escaped name of the serving node. [Attach]
+// implements the Socket.IO side of the protocol the page speaks (events
+// "hello", "clients", "drawing", "clear" and "history", documented in
+// web/whiteboard/README.md) on a namespace; the boards are kept in a
+// [Store]: a [MemoryStore] on one node, a [RedisStore] shared by the nodes
+// of a cluster.
 package whiteboard

@@ -1,5 +1,8 @@
 // Headless-browser test of the whiteboard demo: a stroke drawn on one page
-// must appear, as pixels, on another page connected to the same cluster.
+// must appear, as pixels, on another page connected to the same cluster; a
+// page opened later shows the board's strokes, Clear clears every page of
+// the board, two boards (?board=) stay apart, and a tap on a phone-sized
+// touch screen draws a dot the other pages show.
 //
 //   WHITEBOARD_URL=http://127.0.0.1:8080/ node --test test/browser/
 //
@@ -40,14 +43,43 @@ const STROKE_X0 = 150;
 const STROKE_X1 = 850;
 const STROKE_STEPS = 14;
 
-/** Points (CSS pixels, page coordinates) where the stroke must be visible. */
-function strokeSamples() {
+/** Points (CSS pixels, page coordinates) where the stroke at y must be visible. */
+function strokeSamples(y = STROKE_Y) {
   const pts = [];
   const step = (STROKE_X1 - STROKE_X0) / STROKE_STEPS;
   for (let i = 0; i <= STROKE_STEPS * 2; i++) {
-    pts.push([Math.round(STROKE_X0 + (i * step) / 2), STROKE_Y]);
+    pts.push([Math.round(STROKE_X0 + (i * step) / 2), y]);
   }
   return pts;
+}
+
+/**
+ * Draws the stroke at y on page with the mouse: press, several moves with
+ * pauses longer than the client's throttle, release.
+ */
+async function drawStroke(page, y = STROKE_Y) {
+  await page.mouse.move(STROKE_X0, y);
+  await page.mouse.down();
+  for (let i = 1; i <= STROKE_STEPS; i++) {
+    const x = STROKE_X0 + ((STROKE_X1 - STROKE_X0) * i) / STROKE_STEPS;
+    await page.mouse.move(x, y, { steps: 3 });
+    await page.waitForTimeout(20);
+  }
+  await page.mouse.up();
+}
+
+/** Polls until every sample's colour presence is want (true: all shown, false: none). */
+async function waitColour(page, points, rgb, want, what) {
+  const deadline = Date.now() + PIXEL_DEADLINE_MS;
+  for (;;) {
+    const got = await colourAt(page, points, rgb);
+    if (got.every((v) => v === want)) return;
+    if (Date.now() > deadline) {
+      const bad = got.filter((v) => v !== want).length;
+      assert.fail(`${what}: ${bad}/${points.length} points still ${want ? "lack" : "show"} the colour after ${PIXEL_DEADLINE_MS} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Parses "#rgb" or "#rrggbb". */
@@ -126,15 +158,8 @@ async function waitReady(page, label) {
   }
 }
 
-test("whiteboard: a stroke drawn on page A shows up on page B", { timeout: 120_000 }, async (t) => {
-  if (!urlA) {
-    t.skip("set WHITEBOARD_URL (or WHITEBOARD_URL_A / WHITEBOARD_URL_B) to the whiteboard page to run this test");
-    return;
-  }
-  t.diagnostic(`page A: ${urlA}`);
-  t.diagnostic(`page B: ${urlB}`);
-
-  const browser = await chromium.launch({
+function launch() {
+  return chromium.launch({
     executablePath: chromiumPath,
     args: [
       "--headless",
@@ -147,21 +172,54 @@ test("whiteboard: a stroke drawn on page A shows up on page B", { timeout: 120_0
       "--disable-sync",
     ],
   });
+}
+
+/**
+ * Opens url in a context of its own (an independent visitor), recording
+ * uncaught errors in pageErrors; contextOptions default to the desktop
+ * viewport.
+ */
+async function openPage(browser, t, pageErrors, label, url, contextOptions = { viewport: VIEWPORT, deviceScaleFactor: 1 }) {
+  const context = await browser.newContext(contextOptions);
+  const page = await context.newPage();
+  page.on("pageerror", (err) => pageErrors.push(`page ${label}: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") t.diagnostic(`page ${label} console error: ${msg.text()}`);
+  });
+  const res = await page.goto(url, { waitUntil: "load" });
+  assert.ok(res, `page ${label}: no response for ${url}`);
+  assert.equal(res.status(), 200, `page ${label}: HTTP ${res.status()} for ${url}`);
+  return page;
+}
+
+/** Waits until the page is connected and has caught up with its board. */
+function waitSynced(page, label) {
+  return page
+    .waitForFunction(() => document.documentElement.dataset.synced === "true", null, { timeout: READY_TIMEOUT_MS, polling: 100 })
+    .catch((err) => {
+      throw new Error(`page ${label} never caught up with its board: ${err.message}`);
+    });
+}
+
+/** base with ?board=name. */
+function boardURL(base, name) {
+  const u = new URL(base);
+  u.searchParams.set("board", name);
+  return u.toString();
+}
+
+test("whiteboard: a stroke drawn on page A shows up on page B", { timeout: 120_000 }, async (t) => {
+  if (!urlA) {
+    t.skip("set WHITEBOARD_URL (or WHITEBOARD_URL_A / WHITEBOARD_URL_B) to the whiteboard page to run this test");
+    return;
+  }
+  t.diagnostic(`page A: ${urlA}`);
+  t.diagnostic(`page B: ${urlB}`);
+
+  const browser = await launch();
   try {
     const pageErrors = [];
-    const open = async (label, url) => {
-      // Separate contexts: two independent visitors.
-      const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 });
-      const page = await context.newPage();
-      page.on("pageerror", (err) => pageErrors.push(`page ${label}: ${err.message}`));
-      page.on("console", (msg) => {
-        if (msg.type() === "error") t.diagnostic(`page ${label} console error: ${msg.text()}`);
-      });
-      const res = await page.goto(url, { waitUntil: "load" });
-      assert.ok(res, `page ${label}: no response for ${url}`);
-      assert.equal(res.status(), 200, `page ${label}: HTTP ${res.status()} for ${url}`);
-      return page;
-    };
+    const open = (label, url) => openPage(browser, t, pageErrors, label, url);
     const [pageA, pageB] = await Promise.all([open("A", urlA), open("B", urlB)]);
 
     await Promise.all([waitReady(pageA, "A"), waitReady(pageB, "B")]);
@@ -192,16 +250,7 @@ test("whiteboard: a stroke drawn on page A shows up on page B", { timeout: 120_0
     const before = await colourAt(pageB, samples, rgb);
     assert.ok(!before.some(Boolean), "page B already shows the stroke colour before drawing");
 
-    // Draw on page A: press, several moves with pauses longer than the
-    // client's throttle, release.
-    await pageA.mouse.move(STROKE_X0, STROKE_Y);
-    await pageA.mouse.down();
-    for (let i = 1; i <= STROKE_STEPS; i++) {
-      const x = STROKE_X0 + ((STROKE_X1 - STROKE_X0) * i) / STROKE_STEPS;
-      await pageA.mouse.move(x, STROKE_Y, { steps: 3 });
-      await pageA.waitForTimeout(20);
-    }
-    await pageA.mouse.up();
+    await drawStroke(pageA);
 
     const onA = await colourAt(pageA, samples, rgb);
     assert.ok(onA.every(Boolean), `page A did not draw its own stroke locally: ${JSON.stringify(onA)}`);
@@ -231,4 +280,94 @@ test("whiteboard: a stroke drawn on page A shows up on page B", { timeout: 120_0
   } finally {
     await browser.close();
   }
+});
+
+/**
+ * A test with a browser: body(t, browser, pageErrors) runs, then no page
+ * may have thrown. Skipped without a URL.
+ */
+function browserTest(name, body) {
+  test(name, { timeout: 120_000 }, async (t) => {
+    if (!urlA) {
+      t.skip("set WHITEBOARD_URL (or WHITEBOARD_URL_A / WHITEBOARD_URL_B) to the whiteboard page to run this test");
+      return;
+    }
+    const browser = await launch();
+    try {
+      const pageErrors = [];
+      await body(t, browser, pageErrors);
+      assert.deepEqual(pageErrors, [], "uncaught errors in the pages");
+    } finally {
+      await browser.close();
+    }
+  });
+}
+
+browserTest("whiteboard: a page opened later shows the board, Clear clears every page, boards are separate", async (t, browser, pageErrors) => {
+  // Boards of this run only: a cluster's boards outlive its nodes.
+  const board = `bt-${Date.now()}`;
+  const other = `${board}-other`;
+  const open = async (label, url) => {
+    const page = await openPage(browser, t, pageErrors, label, url);
+    await waitSynced(page, label);
+    return page;
+  };
+  const red = parseHex("#e03131");
+  const blue = parseHex("#1c7ed6");
+  const redLine = strokeSamples(STROKE_Y);
+  const blueLine = strokeSamples(STROKE_Y + 80);
+
+  const pageA = await open("A", boardURL(urlA, board));
+  assert.equal(await pageA.locator("#board-name").textContent(), board, "page A: board name shown");
+  await pageA.locator('.palette button[aria-label="Red"]').click();
+  await drawStroke(pageA, STROKE_Y);
+
+  // B, opened after A drew (on the other node when there are two), gets
+  // the board's history.
+  const pageB = await open("B", boardURL(urlB, board));
+  await waitColour(pageB, redLine, red, true, "page B opened after A drew");
+
+  // C draws blue on another board: a new page of that board shows it,
+  // A and B never do, and C never showed A's red.
+  const pageC = await open("C", boardURL(urlB, other));
+  assert.ok(!(await colourAt(pageC, redLine, red)).some(Boolean), "page C (another board) shows board A's stroke");
+  await pageC.locator('.palette button[aria-label="Blue"]').click();
+  await drawStroke(pageC, STROKE_Y + 80);
+  const pageD = await open("D", boardURL(urlA, other));
+  await waitColour(pageD, blueLine, blue, true, "page D of C's board");
+
+  // Clear on B: A and B are cleared; C's board is not.
+  await pageB.locator("#clear").click();
+  await waitColour(pageA, redLine, red, false, "page A after B's clear");
+  await waitColour(pageB, redLine, red, false, "page B after its clear");
+  for (const [label, page] of [["A", pageA], ["B", pageB]]) {
+    assert.ok(!(await colourAt(page, blueLine, blue)).some(Boolean), `page ${label} shows another board's stroke`);
+  }
+  assert.ok((await colourAt(pageD, blueLine, blue)).every(Boolean), "the clear of one board cleared another");
+  const pageE = await open("E", boardURL(urlA, board));
+  assert.ok(!(await colourAt(pageE, redLine, red)).some(Boolean), "a page opened after the clear shows the cleared stroke");
+});
+
+browserTest("whiteboard: a tap on a phone-sized touch screen draws a dot that other pages show", async (t, browser, pageErrors) => {
+  const board = `phone-${Date.now()}`;
+  const phone = { viewport: { width: 375, height: 667 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+  const pagePhone = await openPage(browser, t, pageErrors, "phone", boardURL(urlA, board), phone);
+  const pageDesk = await openPage(browser, t, pageErrors, "desktop", boardURL(urlB, board));
+  await Promise.all([waitSynced(pagePhone, "phone"), waitSynced(pageDesk, "desktop")]);
+
+  // Nothing overflows the phone's width, and the palette (Clear included)
+  // is on screen.
+  const layout = await pagePhone.evaluate(() => {
+    const r = document.getElementById("clear").getBoundingClientRect();
+    return { scroll: document.documentElement.scrollWidth, right: r.right, bottom: r.bottom };
+  });
+  assert.ok(layout.scroll <= 375 && layout.right <= 375 && layout.bottom <= 667, `phone layout: ${JSON.stringify(layout)}`);
+
+  // A tap in the middle of the phone's board: a dot in the middle of the
+  // desktop page's.
+  const black = parseHex(await pagePhone.locator(".palette button[aria-pressed=true]").getAttribute("data-color"));
+  await pagePhone.touchscreen.tap(187, 333);
+  const dot = [[Math.round((187 / 375) * VIEWPORT.width), Math.round((333 / 667) * VIEWPORT.height)]];
+  await waitColour(pagePhone, [[187, 333]], black, true, "the phone's own dot");
+  await waitColour(pageDesk, dot, black, true, "the desktop page, the phone's dot");
 });

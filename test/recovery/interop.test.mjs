@@ -41,6 +41,9 @@ after(async () => {
   await redis?.stop();
 });
 
+/** A stroke that Switchboard's whiteboard accepts; n rides along as an annotation. */
+const DOT = { x0: 0, y0: 0, x1: 0, y1: 0, color: "#000" };
+
 /** A client recording its drawings (with their offsets). */
 async function client(url, auth) {
   const s = ioClient(url, { transports: ["websocket"], reconnection: false, forceNew: true, auth });
@@ -57,9 +60,9 @@ const got = (s, n) => until(() => s.drawings.find((d) => d.n === n), 5000, `draw
 test("broadcasts flow both ways, with stream entry ids as offsets", async () => {
   const a = await client(nodeURL);
   const b = await client(goNode.url);
-  a.emit("drawing", { n: 1 });
+  a.emit("drawing", { n: 1, ...DOT });
   assert.match((await got(b, 1)).offset, OFFSET);
-  b.emit("drawing", { n: 2 });
+  b.emit("drawing", { n: 2, ...DOT });
   assert.match((await got(a, 2)).offset, OFFSET);
 });
 
@@ -67,13 +70,13 @@ test("broadcasts flow both ways, with stream entry ids as offsets", async () => 
 async function handover(fromURL, toURL, publisherURL) {
   const pub = await client(publisherURL);
   const gone = await client(fromURL);
-  pub.emit("drawing", { n: 10 });
+  pub.emit("drawing", { n: 10, ...DOT });
   await got(gone, 10);
   const { id, _pid: pid, _lastOffset: offset } = gone;
   gone.io.engine.close(); // a transport close: the session is kept
   await sleep(300);
-  pub.emit("drawing", { n: 11 });
-  pub.emit("drawing", { n: 12 });
+  pub.emit("drawing", { n: 11, ...DOT });
+  pub.emit("drawing", { n: 12, ...DOT });
   await sleep(300);
   // A new client presents the old pid and offset, as the official client
   // does when it reconnects.
@@ -82,7 +85,7 @@ async function handover(fromURL, toURL, publisherURL) {
   assert.equal(back.id, id, "the recovered socket keeps its id");
   assert.deepEqual(back.drawings.slice(0, 2).map((d) => d.n), [11, 12]);
   for (const d of back.drawings) assert.match(d.offset, OFFSET);
-  pub.emit("drawing", { n: 13 });
+  pub.emit("drawing", { n: 13, ...DOT });
   await got(back, 13);
   assert.deepEqual(back.drawings.map((d) => d.n), [11, 12, 13], "no duplicate, nothing lost");
 }

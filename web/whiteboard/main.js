@@ -1,10 +1,15 @@
 // Switchboard whiteboard demo.
 //
-// Every stroke segment is drawn locally at once and sent to the server as a
-// `drawing` event with coordinates normalised to 0..1 of the canvas size; the
-// server relays it to every other client. All segments (own and received)
-// are kept in memory so the board can be redrawn after a resize or a change
-// of devicePixelRatio. See README.md for the full protocol.
+// The page draws on one board: `?board=name` in its URL, the default board
+// without it. Every stroke segment is drawn locally at once and sent to the
+// server as a `drawing` event with coordinates normalised to 0..1 of the
+// canvas size; the server stores it, answers its entry id and relays it to
+// the board's other pages. A page that connects first asks for the board's
+// history, page by page, while it keeps the live segments that arrive
+// meanwhile; then it applies those newer than the history's last id (the
+// seam: no gap, no duplicate). All segments are kept in memory so the board
+// can be redrawn after a resize or a change of devicePixelRatio. See
+// README.md for the full protocol.
 
 import { io } from "socket.io-client";
 
@@ -12,8 +17,12 @@ import { io } from "socket.io-client";
 const THROTTLE_MS = 10;
 /** Pen width in CSS pixels. */
 const LINE_WIDTH = 3;
-/** Upper bound on remembered segments; the oldest are dropped beyond it. */
-const MAX_SEGMENTS = 200_000;
+/** Segments a board keeps (the server's cap); the oldest are dropped beyond it. */
+const MAX_SEGMENTS = 20_000;
+/** How long a history request may wait for its answer, in ms. */
+const HISTORY_TIMEOUT_MS = 10_000;
+/** Board names the server accepts. */
+const BOARD_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** Text shown where a value is unknown. */
 const UNKNOWN = "–";
 
@@ -24,6 +33,8 @@ const nodeEl = document.getElementById("node-name");
 const countEl = document.getElementById("client-count");
 const stateEl = document.getElementById("conn-state");
 const transportEl = document.getElementById("transport");
+const boardEl = document.getElementById("board-name");
+const clearButton = document.getElementById("clear");
 const swatches = Array.from(document.querySelectorAll(".swatch[data-color]"));
 
 // ---------------------------------------------------------------------------
@@ -58,6 +69,19 @@ function setTransport(name) {
   transportEl.textContent = name || UNKNOWN;
 }
 
+/** The board named by ?board=, or "" for the default board. */
+function requestedBoard() {
+  const name = new URLSearchParams(window.location.search).get("board") || "";
+  return BOARD_NAME.test(name) ? name : "";
+}
+const board = requestedBoard();
+
+function setBoard(name) {
+  boardEl.textContent = name || "default";
+  boardEl.title = name || "";
+}
+
+setBoard(board);
 setNode(initialNodeName());
 setCount(NaN);
 setState("disconnected");
@@ -88,7 +112,11 @@ else if (swatches.length) selectSwatch(swatches[0]);
 // ---------------------------------------------------------------------------
 // Canvas: segments in memory, redrawn on resize
 
-/** @type {{x0:number,y0:number,x1:number,y1:number,color:string}[]} */
+/**
+ * Segments on the board, oldest first. id is the board entry id ("ms-seq"),
+ * null for an own segment the server has not acknowledged yet.
+ * @type {{id:string|null,x0:number,y0:number,x1:number,y1:number,color:string}[]}
+ */
 let segments = [];
 let cssWidth = 0;
 let cssHeight = 0;
@@ -115,8 +143,8 @@ function strokeSegment(s) {
 
 function addSegment(s) {
   segments.push(s);
-  if (segments.length > MAX_SEGMENTS) {
-    segments = segments.slice(segments.length - Math.floor(MAX_SEGMENTS * 0.9));
+  if (segments.length > MAX_SEGMENTS * 1.1) {
+    segments = segments.slice(segments.length - MAX_SEGMENTS);
     redraw();
     return;
   }
@@ -179,7 +207,133 @@ resize();
 // ---------------------------------------------------------------------------
 // Socket
 
-const socket = io();
+const socket = io({ auth: board ? { board } : {} });
+
+// ---------------------------------------------------------------------------
+// Board entries and the replay seam
+//
+// Entry ids are "ms-seq" strings, ordered as the board's log. While a page
+// catches up (syncing), live entries wait in `pending`; once the history is
+// in, only live entries after its last id (`seam`) are applied: older ones
+// are in the history already. A clear sets `floor`: segments before it are
+// gone, whichever order the clear and they arrive in.
+
+const ZERO = "0-0";
+let syncing = false;
+let pending = [];
+let seam = ZERO;
+let floor = ZERO;
+let generation = 0; // counts connections; a stale history loop stops
+const ownWhileSyncing = new Set(); // ids of own segments acked while syncing
+
+function parseId(id) {
+  const i = typeof id === "string" ? id.indexOf("-") : -1;
+  if (i <= 0) return null;
+  const ms = Number(id.slice(0, i));
+  const seq = Number(id.slice(i + 1));
+  return Number.isSafeInteger(ms) && Number.isSafeInteger(seq) ? [ms, seq] : null;
+}
+
+/** Reports whether id a comes after id b. */
+function after(a, b) {
+  const x = parseId(a);
+  const y = parseId(b);
+  return x !== null && y !== null && (x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]));
+}
+
+function isCoord(v) {
+  return typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= 1;
+}
+
+/** Returns the segment of a "drawing" entry, or null for malformed input. */
+function toSegment(msg) {
+  if (
+    !msg ||
+    typeof msg !== "object" ||
+    parseId(msg.id) === null ||
+    !isCoord(msg.x0) ||
+    !isCoord(msg.y0) ||
+    !isCoord(msg.x1) ||
+    !isCoord(msg.y1) ||
+    typeof msg.color !== "string" ||
+    !HEX_COLOR.test(msg.color)
+  ) {
+    return null;
+  }
+  return { id: msg.id, x0: msg.x0, y0: msg.y0, x1: msg.x1, y1: msg.y1, color: msg.color };
+}
+
+/** Applies a clear entry: every segment before it goes. */
+function applyClear(id) {
+  if (parseId(id) === null || !after(id, floor)) return;
+  floor = id;
+  segments = segments.filter((s) => s.id === null || after(s.id, floor));
+  redraw();
+}
+
+/** Applies one entry, from the history or live. */
+function applyEntry(msg) {
+  if (msg && msg.clear === true) {
+    applyClear(msg.id);
+    return;
+  }
+  const s = toSegment(msg);
+  // An own segment drawn while catching up is drawn already.
+  if (s !== null && after(s.id, floor) && !ownWhileSyncing.has(s.id)) addSegment(s);
+}
+
+/** Handles a live entry: kept while syncing, applied if past the seam. */
+function live(msg) {
+  if (syncing) {
+    pending.push(msg);
+    return;
+  }
+  if (msg && after(msg.id, seam)) applyEntry(msg);
+}
+
+/** An own segment got its id: it goes if a clear came after it. */
+function ownAcked(seg, id) {
+  if (parseId(id) === null) return;
+  seg.id = id;
+  if (syncing) ownWhileSyncing.add(id);
+  if (!after(id, floor)) {
+    segments = segments.filter((s) => s !== seg);
+    redraw();
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Reads the board's history page by page, then applies what waited. */
+async function catchUp(gen) {
+  let last = ZERO;
+  for (;;) {
+    let res;
+    try {
+      res = await socket.timeout(HISTORY_TIMEOUT_MS).emitWithAck("history", { after: last === ZERO ? "" : last });
+    } catch {
+      if (gen !== generation || !socket.connected) return;
+      continue; // timed out while connected: ask again
+    }
+    if (gen !== generation) return;
+    if (!res || typeof res !== "object" || !Array.isArray(res.entries)) {
+      await sleep(1000); // the store failed: ask again
+      continue;
+    }
+    for (const e of res.entries) {
+      applyEntry(e);
+      if (e && parseId(e.id) !== null) last = e.id;
+    }
+    if (!res.more) break;
+  }
+  seam = last;
+  syncing = false;
+  ownWhileSyncing.clear();
+  const waiting = pending;
+  pending = [];
+  for (const msg of waiting) live(msg);
+  document.documentElement.dataset.synced = "true";
+}
 
 socket.on("connect", () => {
   setState("connected");
@@ -188,6 +342,17 @@ socket.on("connect", () => {
   if (engine) {
     engine.once("upgrade", (transport) => setTransport(transport.name));
   }
+  if (socket.recovered) return; // the server replays what was missed
+  // A new session: the board is read again from its start.
+  generation++;
+  segments = [];
+  seam = floor = ZERO;
+  pending = [];
+  ownWhileSyncing.clear();
+  syncing = true;
+  delete document.documentElement.dataset.synced;
+  redraw();
+  catchUp(generation);
 });
 
 socket.on("disconnect", () => {
@@ -209,31 +374,15 @@ socket.on("hello", (msg) => {
   if (!msg || typeof msg !== "object") return;
   if (typeof msg.node === "string" && msg.node !== "") setNode(msg.node);
   if (typeof msg.clients === "number") setCount(msg.clients);
+  if (typeof msg.board === "string") setBoard(msg.board === "default" && !board ? "" : msg.board);
 });
 
 socket.on("clients", (msg) => {
   if (msg && typeof msg === "object" && typeof msg.count === "number") setCount(msg.count);
 });
 
-function isCoord(v) {
-  return typeof v === "number" && Number.isFinite(v) && v >= -1 && v <= 2;
-}
-
-socket.on("drawing", (msg) => {
-  if (
-    !msg ||
-    typeof msg !== "object" ||
-    !isCoord(msg.x0) ||
-    !isCoord(msg.y0) ||
-    !isCoord(msg.x1) ||
-    !isCoord(msg.y1) ||
-    typeof msg.color !== "string" ||
-    !HEX_COLOR.test(msg.color)
-  ) {
-    return; // ignore malformed input from other clients
-  }
-  addSegment({ x0: msg.x0, y0: msg.y0, x1: msg.x1, y1: msg.y1, color: msg.color });
-});
+socket.on("drawing", live);
+socket.on("clear", (msg) => live(msg && typeof msg === "object" ? { id: msg.id, clear: true } : null));
 
 // ---------------------------------------------------------------------------
 // Drawing with pointer events (mouse, pen, touch)
@@ -259,9 +408,12 @@ function round(v) {
 
 function emitSegment(from, to) {
   const s = { x0: round(from.x), y0: round(from.y), x1: round(to.x), y1: round(to.y), color };
-  addSegment(s);
-  socket.emit("drawing", s);
+  const seg = { id: null, ...s };
+  addSegment(seg);
+  socket.emit("drawing", s, (id) => ownAcked(seg, id));
 }
+
+clearButton.addEventListener("click", () => socket.emit("clear"));
 
 canvas.addEventListener("pointerdown", (e) => {
   if (activePointer !== null) return; // one stroke at a time (ignore a second finger)
