@@ -11,7 +11,9 @@ const HistoryPage = 1000
 
 // onDrawing validates a stroke, stores it and relays it, with its ID, to
 // the board's other pages; the sender's ack (when it asks) is the ID.
-// Anything but one valid stroke is dropped and counted.
+// Anything but one valid stroke is dropped and counted. A stroke the store
+// refuses is still relayed, without an ID, and counted as dropped by the
+// store: open pages must not stop receiving because Redis is away.
 func (a *App) onDrawing(e *socketio.Event, board string) {
 	if len(e.Args) != 1 || e.Args[0].HasBinary() {
 		a.drop(dropShape)
@@ -26,13 +28,19 @@ func (a *App) onDrawing(e *socketio.Event, board string) {
 	defer cancel()
 	id, err := a.store.Append(ctx, board, st)
 	if err != nil {
+		// The live stream goes first: the pages that are open get the
+		// stroke (without an ID: the board does not have it), the ones
+		// that open later will not. Counted, as a stroke the board lost.
 		a.drop(dropStore)
-		return
+		id = ID{}
+	} else {
+		a.strokes.Add(1)
 	}
-	a.strokes.Add(1)
 	msg := json.RawMessage(Entry{ID: id, Stroke: st}.appendJSON(make([]byte, 0, 96)))
 	_ = to(e.Socket.Broadcast(), board).Emit(ctx, "drawing", msg)
-	_ = e.Ack(id.String())
+	if !id.IsZero() {
+		_ = e.Ack(id.String())
+	}
 }
 
 // onClear clears the board and tells every page of it, the sender

@@ -145,10 +145,10 @@ func (f *failingStore) Range(ctx context.Context, board string, after whiteboard
 	return f.Store.Range(ctx, board, after, limit)
 }
 
-// TestStoreDown: while the store fails, strokes are dropped (counted as
-// "store", not relayed: a stroke the board does not keep would be missing
-// for the pages that open later) and history answers an error; once it is
-// back, drawing works again.
+// TestStoreDown: while the store fails, strokes are still relayed to the
+// open pages, without an ID (counted as dropped by the store: the board
+// does not keep them), and history answers an error; once it is back,
+// drawing works again, with IDs.
 func TestStoreDown(t *testing.T) {
 	t.Parallel()
 	store := &failingStore{Store: whiteboard.NewMemoryStore(whiteboard.MemoryOptions{})}
@@ -166,10 +166,16 @@ func TestStoreDown(t *testing.T) {
 	if got := app.Stats().Dropped[whiteboard.DropStore]; got != 4 {
 		t.Fatalf("dropped %d for the store, want 4 (3 strokes, 1 history)", got)
 	}
+	watcher.waitBoard("the strokes relayed while the store was down", func(b []entry) bool { return len(b) == 3 })
+	for _, e := range watcher.board() {
+		if e.ID != "" {
+			t.Fatalf("a stroke the store refused came with the ID %q", e.ID)
+		}
+	}
 	store.down.Store(false)
 	sender.draw(0.5, 0.5, 0.5, 0.5, "#7048e8")
-	watcher.waitBoard("the stroke after the store came back", func(b []entry) bool { return len(b) > 0 })
-	if got := colors(watcher.board()); got != "#7048e8" {
-		t.Fatalf("the watcher shows %q: strokes the store refused were relayed", got)
+	watcher.waitBoard("the stroke after the store came back", func(b []entry) bool { return len(b) == 4 })
+	if b := watcher.board(); b[3].ID == "" || b[3].Color != "#7048e8" {
+		t.Fatalf("the stroke after the store came back: %+v", b[3])
 	}
 }

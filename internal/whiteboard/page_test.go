@@ -166,6 +166,10 @@ func (p *page) live(e entry, stroke bool) {
 	if stroke {
 		p.received++
 	}
+	if e.ID == "" && stroke { // one the board could not keep: drawn, as the page does
+		p.strokes = append(p.strokes, e)
+		return
+	}
 	if p.syncing {
 		p.pending = append(p.pending, e)
 		return

@@ -288,7 +288,8 @@ function live(msg) {
     pending.push(msg);
     return;
   }
-  if (msg && after(msg.id, seam)) applyEntry(msg);
+  // No id: a stroke the board could not keep (its store was away): drawn, never in history.
+  if (msg && (msg.id === undefined || after(msg.id, seam))) applyEntry(msg);
 }
 
 /** An own segment got its id: it goes if a clear came after it. */
