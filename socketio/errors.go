@@ -82,10 +82,6 @@ func connectErrorPayload(err error) json.RawMessage {
 	if errors.As(err, &ce) {
 		msg, data = ce.Message, ce.Data
 	}
-	values := []any{msg}
-	if data != nil {
-		values = append(values, data)
-	}
 	m, _ := marshalNoEscape(msg)
 	out := append([]byte(`{"message":`), m...)
 	if d := connectErrorData(data); d != nil {
