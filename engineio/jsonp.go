@@ -1,9 +1,6 @@
 package engineio
 
-import (
-	"net/url"
-	"unicode/utf8"
-)
+import "net/url"
 
 // JSONP polling, which Node's engine.io still serves to a polling session
 // whose handshake has a j parameter (old browsers' script-tag transport):
@@ -24,51 +21,13 @@ func jsonpHead(j string) []byte {
 }
 
 // wrapJSONP returns body as c's JSONP response: a call with body as a
-// JavaScript string literal (JSON.stringify's escapes, and U+2028 and
-// U+2029 escaped as Node escapes them).
+// JavaScript string literal, JSON.stringify's escapes with U+2028 and
+// U+2029 escaped too, as Node writes it (encoding/json's escaping, which
+// appendJSONString uses).
 func (c *Conn) wrapJSONP(body []byte) []byte {
 	out := append(make([]byte, 0, len(c.jsonp)+len(body)+len(body)/8+8), c.jsonp...)
-	out = appendJSString(out, body)
+	out = appendJSONString(out, string(body))
 	return append(out, ");"...)
-}
-
-// appendJSString appends s as JSON.stringify writes a string, then with
-// U+2028 and U+2029 escaped (JSON allows them raw, JavaScript did not).
-func appendJSString(dst, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		b := s[i]
-		switch {
-		case b == '"' || b == '\\':
-			dst = append(dst, '\\', b)
-		case b == '\b':
-			dst = append(dst, '\\', 'b')
-		case b == '\f':
-			dst = append(dst, '\\', 'f')
-		case b == '\n':
-			dst = append(dst, '\\', 'n')
-		case b == '\r':
-			dst = append(dst, '\\', 'r')
-		case b == '\t':
-			dst = append(dst, '\\', 't')
-		case b < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xf])
-		case b < utf8.RuneSelf:
-			dst = append(dst, b)
-		default:
-			r, n := utf8.DecodeRune(s[i:])
-			if r == '\u2028' || r == '\u2029' {
-				dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			} else {
-				dst = append(dst, s[i:i+n]...)
-			}
-			i += n
-			continue
-		}
-		i++
-	}
-	return append(dst, '"')
 }
 
 // jsonpPayload returns the payload of a JSONP POST body: its form field d,
