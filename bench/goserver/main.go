@@ -49,6 +49,7 @@ import (
 	"github.com/switchboard-io/switchboard/adapter/redis"
 	"github.com/switchboard-io/switchboard/bench/internal/mono"
 	"github.com/switchboard-io/switchboard/engineio"
+	"github.com/switchboard-io/switchboard/internal/memtune"
 	"github.com/switchboard-io/switchboard/socketio"
 )
 
@@ -75,6 +76,8 @@ func main() {
 		opts.Adapter = a.Factory()
 	}
 	io := socketio.NewServer(opts)
+	// The memory policy of `switchboard serve` (its --settle-gc default).
+	go memtune.Settle(context.Background(), func() int64 { return io.Engine().Stats().Opened }, nil)
 	b := &broadcaster{ns: io.Of("/")}
 	io.OnConnection(func(s *socketio.Socket) {
 		s.On("echo-ack", func(e *socketio.Event) {
@@ -149,6 +152,7 @@ func main() {
 		fmt.Fprintf(w, "switchboard_packets_out_total %d\n", st.PacketsOut)
 		fmt.Fprintf(w, "switchboard_slow_client_disconnects_total %d\n", st.SlowClients)
 		fmt.Fprintf(w, "go_memstats_heap_inuse_bytes %d\n", ms.HeapInuse)
+		fmt.Fprintf(w, "go_memstats_heap_alloc_bytes %d\n", ms.HeapAlloc)
 		fmt.Fprintf(w, "go_memstats_stack_inuse_bytes %d\n", ms.StackInuse)
 		fmt.Fprintf(w, "go_memstats_sys_bytes %d\n", ms.Sys)
 		fmt.Fprintf(w, "go_memstats_heap_objects %d\n", ms.HeapObjects)
