@@ -63,6 +63,8 @@ fuzz:
 test-compat: build
 	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' bash test/compat/run.sh
 	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' COMPAT_PARSER=msgpack bash test/compat/run.sh
+	# WebSocket upgrades served by engineio.UpgradeListener, as switchboard serve does
+	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' COMPAT_DIRECT_WS=1 bash test/compat/run.sh
 	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' COMPAT_EIO3=1 COMPAT_SUITE=test/compat-v2/ bash test/compat/run.sh
 	COMPAT_EIO3=1 COMPAT_SUITE=test/compat-v2/ bash test/compat/run.sh
 	ECHO_BIN=$(CURDIR)/$(BIN)/echo node --test test/echo/

@@ -59,6 +59,7 @@ func main() {
 	redisURL := flag.String("redis", "", "Redis URL: join a cluster with adapter/redis")
 	maxQueue := flag.Int("max-queue", 0, "per-connection outbound queue bound, bytes (0: engineio's default, 4 MiB)")
 	writeDelay := flag.Duration("write-delay", 0, "engineio.Options.WriteDelay (0: write at once)")
+	direct := flag.Bool("direct-websocket", true, "serve WebSocket upgrades with engineio.UpgradeListener, as `switchboard serve` does by default")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
@@ -173,6 +174,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if *direct {
+		ln = engineio.NewUpgradeListener(ln, mux, engineio.UpgradeListenerOptions{Path: io.Path()})
 	}
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ihs := &http.Server{Handler: imux, ReadHeaderTimeout: 10 * time.Second}

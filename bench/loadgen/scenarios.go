@@ -787,9 +787,15 @@ func ackRun(e *env, kind string, run int, concs []int, window time.Duration) ([]
 		time.Sleep(window / 6) // warm-up
 		c0 := takeCPU(s.pid)
 		measure.Store(true)
+		var profiled sync.WaitGroup
+		if *pprofDir != "" && kind == "switchboard" {
+			secs := max(1, int(window/time.Second))
+			profiled.Go(func() { profile(s, fmt.Sprintf("profile?seconds=%d", secs), fmt.Sprintf("S5-c%d", c)) })
+		}
 		time.Sleep(window)
 		measure.Store(false)
 		c1 := takeCPU(s.pid)
+		profiled.Wait()
 		close(stop)
 		wg.Wait()
 		for _, so := range socks {

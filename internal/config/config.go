@@ -122,6 +122,9 @@ type Config struct {
 	// SettleGC collects and returns freed memory to the OS once a burst of
 	// new connections is over.
 	SettleGC bool
+	// DirectWebSocket serves WebSocket upgrades on the accepted connection
+	// (engineio.UpgradeListener) instead of through net/http's server.
+	DirectWebSocket bool
 }
 
 // setting describes one flag and its environment variable.
@@ -221,6 +224,9 @@ func settings(c *Config) []setting {
 		}},
 		{"settle-gc", "SWITCHBOARD_SETTLE_GC", "after a burst of new connections (1,000 or more, then half a second without one), collect and return the burst's garbage to the OS at once instead of at Go's own pace (idle nodes keep it for minutes)", func(fs *flag.FlagSet, n, u string) {
 			fs.BoolVar(&c.SettleGC, n, true, u)
+		}},
+		{"direct-websocket", "SWITCHBOARD_DIRECT_WEBSOCKET", "serve WebSocket upgrades on the accepted connection, without net/http's per-connection state: less memory and CPU per connection; everything else, TLS and HTTP/2 included, still goes to net/http (off: net/http serves all)", func(fs *flag.FlagSet, n, u string) {
+			fs.BoolVar(&c.DirectWebSocket, n, true, u)
 		}},
 	}
 }
