@@ -100,6 +100,13 @@ func doRender(rel string) (*bundle, error) {
 	return b, nil
 }
 
+// appendNew appends a new, zero T to list and returns it.
+func appendNew[T any](list *[]*T) *T {
+	v := new(T)
+	*list = append(*list, v)
+	return v
+}
+
 // add decodes one object (a YAML document) into the bundle.
 func (b *bundle) add(doc []byte) error {
 	var generic map[string]any
@@ -114,29 +121,21 @@ func (b *bundle) add(doc []byte) error {
 	var target any
 	switch apiVersion + " " + kind {
 	case "apps/v1 Deployment":
-		d := &appsv1.Deployment{}
-		b.deployments, target = append(b.deployments, d), d
+		target = appendNew(&b.deployments)
 	case "v1 Service":
-		s := &corev1.Service{}
-		b.services, target = append(b.services, s), s
+		target = appendNew(&b.services)
 	case "v1 Secret":
-		s := &corev1.Secret{}
-		b.secrets, target = append(b.secrets, s), s
+		target = appendNew(&b.secrets)
 	case "v1 ConfigMap":
-		c := &corev1.ConfigMap{}
-		b.configMaps, target = append(b.configMaps, c), c
+		target = appendNew(&b.configMaps)
 	case "networking.k8s.io/v1 Ingress":
-		i := &networkingv1.Ingress{}
-		b.ingresses, target = append(b.ingresses, i), i
+		target = appendNew(&b.ingresses)
 	case "networking.k8s.io/v1 IngressClass":
-		c := &networkingv1.IngressClass{}
-		b.ingClasses, target = append(b.ingClasses, c), c
+		target = appendNew(&b.ingClasses)
 	case "policy/v1 PodDisruptionBudget":
-		p := &policyv1.PodDisruptionBudget{}
-		b.pdbs, target = append(b.pdbs, p), p
+		target = appendNew(&b.pdbs)
 	case "autoscaling/v2 HorizontalPodAutoscaler":
-		h := &autoscalingv2.HorizontalPodAutoscaler{}
-		b.hpas, target = append(b.hpas, h), h
+		target = appendNew(&b.hpas)
 	default:
 		return fmt.Errorf("%s (%s): no checks for this kind; add it to bundle.add in render_test.go and decide which invariants apply", id, apiVersion)
 	}

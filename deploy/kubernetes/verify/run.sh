@@ -381,11 +381,14 @@ kc version >/dev/null || die "kubectl version against the apiserver failed"
 # fresh namespace verify-NAME under the restricted Pod Security Standard,
 # enforced and warned: the apiserver's PodSecurity admission warns about a
 # workload whose pod template would be refused, and any warning fails this run.
+restricted_ns() {
+  kc create namespace "$1" >/dev/null || die "creating namespace $1 failed"
+  kc label namespace "$1" pod-security.kubernetes.io/enforce=restricted \
+    pod-security.kubernetes.io/warn=restricted >/dev/null || die "labelling namespace $1 failed"
+}
 apply_restricted() {
   local o=$1 file=$2 ns="verify-$1"
-  kc create namespace "$ns" >/dev/null || die "creating namespace $ns failed"
-  kc label namespace "$ns" pod-security.kubernetes.io/enforce=restricted \
-    pod-security.kubernetes.io/warn=restricted >/dev/null || die "labelling namespace $ns failed"
+  restricted_ns "$ns"
   if ! kc apply --dry-run=server --validate=strict -n "$ns" -f "$file" >"$tmp/$o.out" 2>&1; then
     cat "$tmp/$o.out" >&2
     die "the apiserver rejected $o (kubectl apply --dry-run=server)"
@@ -434,6 +437,27 @@ for set in "${sets[@]}"; do
     { cat "$tmp/helm-$set.err" >&2; die "helm template with value set $set failed"; }
   apply_restricted "helm-$set" "$tmp/helm-$set.yaml"
 done
+# A real install and upgrade (objects stored; no controller runs them):
+# the generated cluster secret is read back with lookup and kept, so the
+# pods' checksum annotation does not change either.
+ns=verify-helm-upgrade
+restricted_ns "$ns"
+cluster_secret() {
+  kc -n "$ns" get secret switchboard-cluster -o jsonpath='{.data.secret}'
+  echo " $(kc -n "$ns" get deployment switchboard -o jsonpath='{.spec.template.metadata.annotations.checksum/cluster-secret}')"
+}
+helm install switchboard "$chart" -n "$ns" --kubeconfig "$tmp/kubeconfig" >"$tmp/helm-install.out" 2>&1 ||
+  { cat "$tmp/helm-install.out" >&2; die "helm install into $ns failed"; }
+before=$(cluster_secret)
+helm upgrade switchboard "$chart" -n "$ns" --kubeconfig "$tmp/kubeconfig" --set recovery.enabled=true >"$tmp/helm-install.out" 2>&1 ||
+  { cat "$tmp/helm-install.out" >&2; die "helm upgrade in $ns failed"; }
+after=$(cluster_secret)
+case $before in " "*|*" ") die "helm install made no cluster secret or no checksum annotation ('$before')" ;; esac
+[ "$before" = "$after" ] || die "helm upgrade changed the generated cluster secret or its checksum ('$before' -> '$after')"
+kc -n "$ns" get deployment switchboard -o jsonpath='{.spec.template.spec.containers[0].env[*].name}' | grep -qw SWITCHBOARD_RECOVERY ||
+  die "helm upgrade --set recovery.enabled=true did not reach the Deployment"
+log "helm install + upgrade: the generated cluster secret and the pods' checksum kept, the upgrade's value applied"
+
 # Each bad value set names, in a "# want: TEXT" line, what the refusal
 # must mention: one refused for another reason proves nothing.
 for f in "$here"/helm/bad/*.yaml; do
