@@ -40,7 +40,7 @@ for a in "$@"; do
   case $a in
     --build-only) build_only=1 ;;
     --no-go-test) go_test=0 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $a" >&2; exit 2 ;;
   esac
 done
