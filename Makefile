@@ -103,7 +103,7 @@ test-bench: build
 bench-lb: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node test/lb/bench.mjs
 
-# deploy/kubernetes checked by a real kube-apiserver (deploy/kubernetes/verify/README.md).
+# deploy/kubernetes and the Helm chart checked by a real kube-apiserver (deploy/kubernetes/verify/README.md).
 test-k8s:
 	bash deploy/kubernetes/verify/run.sh
 
