@@ -17,6 +17,9 @@ func TestParseStroke(t *testing.T) {
 		// Annotations, sorted by name.
 		{`{"x0":0,"y0":0,"x1":0,"y1":0,"color":"#000","seq":12,"from":"A \"b\"","t":1234.5}`,
 			`{"x0":0,"y0":0,"x1":0,"y1":0,"color":"#000000","from":"A \"b\"","seq":12,"t":1234.5}`},
+		// Numbers as JSON.stringify writes them: a send time in µs stays digits.
+		{`{"x0":0,"y0":0,"x1":0,"y1":0,"color":"#000","t":78383153150,"big":1e21,"tiny":1.5e-7,"neg":-2500000}`,
+			`{"x0":0,"y0":0,"x1":0,"y1":0,"color":"#000000","big":1e+21,"neg":-2500000,"t":78383153150,"tiny":1.5e-7}`},
 	}
 	for _, c := range ok {
 		s, err := ParseStroke([]byte(c.in))
