@@ -1,0 +1,52 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/switchboard-io/switchboard/socketio"
+)
+
+// errInvalidCredentials is the refusal the UI recognises.
+var errInvalidCredentials = errors.New("invalid credentials")
+
+// authenticate is the admin namespace's middleware with basic auth: a
+// known session id, or the username and password, which earn a new
+// session id (sent as "session" once connected).
+func (in *Instrumentation) authenticate(ctx context.Context, s *socketio.Socket) error {
+	var auth struct {
+		Username  string `json:"username"`
+		Password  string `json:"password"`
+		SessionID string `json:"sessionId"`
+	}
+	_ = s.Handshake().DecodeAuth(&auth) // a payload of another shape has no credentials
+	if auth.SessionID != "" {
+		if ok, err := in.opts.Store.SessionExists(ctx, auth.SessionID); err == nil && ok {
+			return nil
+		}
+	}
+	a := in.opts.Auth
+	userOK := subtle.ConstantTimeCompare([]byte(auth.Username), []byte(a.Username)) == 1
+	// The hash is checked whatever the username, so that a wrong username
+	// takes as long as a wrong password.
+	passOK := bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(auth.Password)) == nil
+	if !userOK || !passOK {
+		return errInvalidCredentials
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	sid := hex.EncodeToString(b[:])
+	if err := in.opts.Store.SaveSession(ctx, sid); err != nil {
+		in.io.Engine().Options().Logger.Warn("admin: session not saved", "err", err)
+	} else {
+		in.mu.Lock()
+		in.sessions[s] = sid
+		in.mu.Unlock()
+	}
+	return nil
+}
