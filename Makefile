@@ -28,6 +28,7 @@ node_modules: package.json package-lock.json
 assets: node_modules
 	npm run --silent build:whiteboard
 	npm run --silent build:client
+	npm run --silent build:admin
 
 build: assets
 	$(GO) build -o $(BIN)/switchboard ./cmd/switchboard
@@ -108,3 +109,4 @@ test-k8s:
 clean:
 	rm -rf $(BIN) internal/whiteboard/dist/*.js internal/whiteboard/dist/*.css internal/whiteboard/dist/*.html
 	find internal/clientdist/dist -type f ! -name .gitkeep -delete
+	find internal/admindist/dist -mindepth 1 ! -name .gitkeep -delete
