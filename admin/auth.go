@@ -47,6 +47,13 @@ func (in *Instrumentation) authenticate(ctx context.Context, s *socketio.Socket)
 		in.mu.Lock()
 		in.sessions[s] = sid
 		in.mu.Unlock()
+		// ctx ends with the connection: forget the entry then, should the
+		// socket never connect.
+		context.AfterFunc(ctx, func() {
+			in.mu.Lock()
+			delete(in.sessions, s)
+			in.mu.Unlock()
+		})
 	}
 	return nil
 }
