@@ -74,6 +74,7 @@ func Instrument(io *socketio.Server, opts Options) (*Instrumentation, error) {
 	}
 	in.ns.OnConnection(in.onAdminConnection)
 	in.ns.OnServerSideEmit(clientsEvent, in.answerClients)
+	in.ns.OnServerSideEmit(sessionEvent, in.answerSession)
 	if o.Mode == Development {
 		io.OnNamespace(in.watchNamespace)
 	}

@@ -29,7 +29,7 @@ func TestCluster(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = a.Close() })
 		srv := socketiotest.NewServer(t, &socketio.Options{Adapter: a.Factory()})
-		in, err := admin.Instrument(srv.Server, admin.Options{NoAuth: true, ServerID: fmt.Sprintf("node-%d", i), StatsInterval: 100 * time.Millisecond})
+		in, err := admin.Instrument(srv.Server, admin.Options{Auth: &admin.BasicAuth{Username: "admin", PasswordHash: hash}, ServerID: fmt.Sprintf("node-%d", i), StatsInterval: 100 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +51,16 @@ func TestCluster(t *testing.T) {
 		}
 		return fmt.Errorf("no socket yet")
 	}, socketiotest.DefaultTimeout)
-	a := nodes[0].Connect(t, ws, "/admin", nil)
+	a := nodes[0].Connect(t, ws, "/admin", map[string]string{"username": "admin", "password": "secret"})
+	var sid string
+	if err := next(t, a, "/admin", "session").Decode(&sid); err != nil {
+		t.Fatal(err)
+	}
+	// The session id issued by node A lets the UI in on node B.
+	b := nodes[1].Dial(t, ws, nil)
+	if _, err := b.Connect(ctx, "/admin", map[string]string{"sessionId": sid}); err != nil {
+		t.Fatalf("node A's session on node B: %v", err)
+	}
 
 	var all []socketJSON
 	if err := next(t, a, "/admin", "all_sockets").Decode(&all); err != nil {

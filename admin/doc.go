@@ -26,8 +26,8 @@
 // actions use the cluster adapter's operations (FetchSockets, SocketsJoin,
 // SocketsLeave, DisconnectSockets, and a broadcast to a socket id's room),
 // so they reach sockets on other nodes. Authentication sessions live in
-// Options.Store: a store shared by the nodes lets the UI reconnect to any
-// node with its session id.
+// Options.Store; a node that does not know a session id asks the other
+// nodes, so the UI reconnects to any node with its session id.
 //
 // # Differences from Node
 //

@@ -53,6 +53,8 @@ type Options struct {
 	Mode Mode
 	// Store keeps the session ids handed to authenticated UIs, which they
 	// give back when they reconnect. Nil means a MemoryStore of this node.
+	// A session id unknown to it is asked of the other nodes of the
+	// cluster, so that a UI reconnecting to another node is let in.
 	Store Store
 	// StatsInterval is the period of "server_stats". Zero means 2s, Node's.
 	StatsInterval time.Duration

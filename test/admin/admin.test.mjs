@@ -179,9 +179,11 @@ async function scenario(cluster, t) {
   c1.emit("ping", 1);
   await admin2.next("event_received", (n, i, args) => i === c1.id && args[0] === "ping" && args[1] === 1, "event_received");
 
-  // The session id lets the UI back in without the password.
+  // The session id lets the UI back in without the password (Switchboard:
+  // on the other node too; Node's InMemoryStore: on the node that issued it).
   const again = track(adminOf(urls[0], { sessionId: session }));
   await connected(again);
+  if (cluster.nodes) await connected(track(adminOf(urls[1], { sessionId: session })));
 }
 
 test("Switchboard cluster", async (t) => scenario(await switchboardCluster(), t));
