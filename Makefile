@@ -64,6 +64,8 @@ fuzz:
 test-compat: build
 	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' bash test/compat/run.sh
 	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' COMPAT_PARSER=msgpack bash test/compat/run.sh
+	# WebSocket upgrades served by engineio.UpgradeListener, as switchboard serve does
+	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' COMPAT_DIRECT_WS=1 bash test/compat/run.sh
 	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' COMPAT_EIO3=1 COMPAT_SUITE=test/compat-v2/ bash test/compat/run.sh
 	COMPAT_EIO3=1 COMPAT_SUITE=test/compat-v2/ bash test/compat/run.sh
 	ECHO_BIN=$(CURDIR)/$(BIN)/echo node --test test/echo/
@@ -107,7 +109,7 @@ test-bench: build
 bench-lb: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node test/lb/bench.mjs
 
-# deploy/kubernetes checked by a real kube-apiserver (deploy/kubernetes/verify/README.md).
+# deploy/kubernetes and the Helm chart checked by a real kube-apiserver (deploy/kubernetes/verify/README.md).
 test-k8s:
 	bash deploy/kubernetes/verify/run.sh
 

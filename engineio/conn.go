@@ -53,7 +53,7 @@ type Conn struct {
 	queueBytes int
 	// polling
 	getActive  bool
-	getWake    chan struct{} // capacity 1; wakes the pending GET
+	getWake    chan struct{} // capacity 1; wakes the pending GET (nil for a WebSocket-only session)
 	postActive bool
 	// lastRequest is when the session's last GET or POST ended (its
 	// handshake, before any): with neither under way, how long its client
@@ -91,13 +91,25 @@ func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 	// returned, so its header map and URL can be shared.
 	req := r.WithContext(context.WithoutCancel(r.Context()))
 	req.Body = http.NoBody
+	if r.Header == nil { // a handed-over session whose node sent no headers
+		r.Header = http.Header{}
+	}
+	if r.Host != "" && len(r.Header["Host"]) == 0 {
+		// net/http moves Host out of the header map; Node's handshake
+		// headers have it. Set in the shared map (net/http reads no request
+		// header once the handler returns) rather than in a clone: a clone
+		// would be kept for every session.
+		r.Header["Host"] = []string{r.Host}
+	}
 	now := time.Now()
 	q := r.URL.Query()
 	c := &Conn{
 		srv: s, id: id, req: req, remoteAddr: r.RemoteAddr, created: now, lastRequest: now,
 		protocol: protocolOf(q), pollBinary: last(q["b64"]) == "",
-		transport: transport, getWake: make(chan struct{}, 1), done: make(chan struct{}),
-		finished: make(chan struct{}),
+		transport: transport, done: make(chan struct{}), finished: make(chan struct{}),
+	}
+	if transport == TransportPolling { // a WebSocket session never has a GET to wake
+		c.getWake = make(chan struct{}, 1)
 	}
 	if j := q["j"]; len(j) == 1 && transport == TransportPolling { // Node: a single j, a string
 		c.jsonp, c.pollBinary = jsonpHead(j[0]), false
@@ -123,7 +135,8 @@ func (c *Conn) Protocol() int { return c.protocol }
 func (c *Conn) ID() string { return c.id }
 
 // Request returns the handshake request (without its body). Handlers may
-// read its headers, URL and remote address; they must not modify it.
+// read its headers, URL and remote address; they must not modify it. Its
+// header map has Host, as Node's handshake headers do.
 func (c *Conn) Request() *http.Request { return c.req }
 
 // RemoteAddr returns the network address of the handshake request.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -63,4 +64,34 @@ func ExampleNewServer() {
 	// Output:
 	// 0{"sid":"<sid>","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}
 	// "4hello\x1e4world"
+}
+
+// An http.Server whose WebSocket upgrades under /engine.io/ are served on
+// the accepted connections themselves; its other requests (here a polling
+// handshake) are served by net/http as usual.
+func ExampleNewUpgradeListener() {
+	srv := engineio.NewServer(echo{}, nil)
+	defer srv.Shutdown(context.Background())
+	mux := http.NewServeMux()
+	mux.Handle("/engine.io/", srv)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	hs := &http.Server{Handler: mux}
+	go hs.Serve(engineio.NewUpgradeListener(ln, mux, engineio.UpgradeListenerOptions{Path: "/engine.io/"}))
+	defer hs.Close()
+
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get("http://" + ln.Addr().String() + "/engine.io/?EIO=4&transport=polling")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.StatusCode, strings.HasPrefix(string(body), `0{"sid":`))
+	// Output: 200 true
 }

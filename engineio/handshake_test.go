@@ -50,6 +50,9 @@ func TestHandshakePolling(t *testing.T) {
 	if c.Request().URL.Query().Get("t") != "NxYz1" || c.Request().Context().Err() != nil {
 		t.Errorf("Request(): query %v, context error %v", c.Request().URL.Query(), c.Request().Context().Err())
 	}
+	if r := c.Request(); r.Host == "" || r.Header.Get("Host") != r.Host {
+		t.Errorf("Request(): Host %q, Host header %q: want both, equal (Node's handshake headers have Host)", r.Host, r.Header.Get("Host"))
+	}
 	if st := ts.srv.Stats(); st.Opened != 1 || st.Polling != 1 {
 		t.Errorf("stats %+v", st)
 	}

@@ -151,6 +151,13 @@ type testServer struct {
 // is given. The server is shut down when the test ends.
 func newTestServer(t *testing.T, opts *Options, h ...*testHandler) *testServer {
 	t.Helper()
+	return startTestServer(t, opts, nil, h...)
+}
+
+// startTestServer is newTestServer with the listener of the HTTP server
+// given by listen (nil: httptest's own).
+func startTestServer(t *testing.T, opts *Options, listen func(net.Listener, http.Handler) net.Listener, h ...*testHandler) *testServer {
+	t.Helper()
 	th := newTestHandler()
 	if len(h) > 0 {
 		th = h[0]
@@ -158,7 +165,11 @@ func newTestServer(t *testing.T, opts *Options, h ...*testHandler) *testServer {
 	srv := NewServer(th, opts)
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", srv)
-	hs := httptest.NewServer(mux)
+	hs := httptest.NewUnstartedServer(mux)
+	if listen != nil {
+		hs.Listener = listen(hs.Listener, mux)
+	}
+	hs.Start()
 	tr := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 16}
 	ts := &testServer{t: t, srv: srv, h: th, hs: hs, url: hs.URL + "/engine.io/",
 		client: &http.Client{Transport: tr}}

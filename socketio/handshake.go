@@ -40,13 +40,9 @@ func newHandshake(c *engineio.Conn, auth json.RawMessage) *Handshake {
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		addr = host
 	}
-	headers := r.Header
-	if r.Host != "" { // net/http moves Host out of the header map; Node's headers have it
-		headers = r.Header.Clone()
-		headers.Set("Host", r.Host)
-	}
 	return &Handshake{
-		Headers: headers, Time: time.Now(), Address: addr, XDomain: r.Header.Get("Origin") != "",
+		// engineio has put Host back in the header map, as Node's headers have it.
+		Headers: r.Header, Time: time.Now(), Address: addr, XDomain: r.Header.Get("Origin") != "",
 		Secure: r.TLS != nil, URL: r.URL.RequestURI(), Query: lastValues(r.URL.Query()), Auth: auth,
 	}
 }

@@ -47,8 +47,8 @@ func TestDecodeAck(t *testing.T) {
 		srv := newServer(t, nil)
 		socks := sockets(srv.Of("/"))
 		c := srv.Connect(t, transport, "/", nil)
+		s := recv(t, socks) // c's socket: the connection handlers of two sockets run in either order
 		c2 := srv.Connect(t, transport, "/", nil)
-		s := recv(t, socks)
 		recv(t, socks)
 		answer := func(v any, clients ...*socketiotest.Client) {
 			for _, cl := range clients {
@@ -59,7 +59,7 @@ func TestDecodeAck(t *testing.T) {
 				}()
 			}
 		}
-		answer(pair{3, 4}, c) // s is c's socket: c connected first
+		answer(pair{3, 4}, c)
 		p, err := socketio.DecodeAck[pair](s.EmitWithAck(ctxT(t), "q"))
 		if err != nil || p != (pair{3, 4}) {
 			t.Fatalf("DecodeAck = %+v, %v", p, err)

@@ -49,6 +49,7 @@ import (
 	"github.com/switchboard-io/switchboard/adapter/redis"
 	"github.com/switchboard-io/switchboard/bench/internal/mono"
 	"github.com/switchboard-io/switchboard/engineio"
+	"github.com/switchboard-io/switchboard/internal/memtune"
 	"github.com/switchboard-io/switchboard/socketio"
 )
 
@@ -58,6 +59,7 @@ func main() {
 	redisURL := flag.String("redis", "", "Redis URL: join a cluster with adapter/redis")
 	maxQueue := flag.Int("max-queue", 0, "per-connection outbound queue bound, bytes (0: engineio's default, 4 MiB)")
 	writeDelay := flag.Duration("write-delay", 0, "engineio.Options.WriteDelay (0: write at once)")
+	direct := flag.Bool("direct-websocket", true, "serve WebSocket upgrades with engineio.UpgradeListener, as `switchboard serve` does by default")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
@@ -75,6 +77,8 @@ func main() {
 		opts.Adapter = a.Factory()
 	}
 	io := socketio.NewServer(opts)
+	// The memory policy of `switchboard serve` (its --settle-gc default).
+	go memtune.Settle(context.Background(), func() int64 { return io.Engine().Stats().Opened }, nil)
 	b := &broadcaster{ns: io.Of("/")}
 	io.OnConnection(func(s *socketio.Socket) {
 		s.On("echo-ack", func(e *socketio.Event) {
@@ -149,6 +153,7 @@ func main() {
 		fmt.Fprintf(w, "switchboard_packets_out_total %d\n", st.PacketsOut)
 		fmt.Fprintf(w, "switchboard_slow_client_disconnects_total %d\n", st.SlowClients)
 		fmt.Fprintf(w, "go_memstats_heap_inuse_bytes %d\n", ms.HeapInuse)
+		fmt.Fprintf(w, "go_memstats_heap_alloc_bytes %d\n", ms.HeapAlloc)
 		fmt.Fprintf(w, "go_memstats_stack_inuse_bytes %d\n", ms.StackInuse)
 		fmt.Fprintf(w, "go_memstats_sys_bytes %d\n", ms.Sys)
 		fmt.Fprintf(w, "go_memstats_heap_objects %d\n", ms.HeapObjects)
@@ -169,6 +174,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if *direct {
+		ln = engineio.NewUpgradeListener(ln, mux, engineio.UpgradeListenerOptions{Path: io.Path()})
 	}
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ihs := &http.Server{Handler: imux, ReadHeaderTimeout: 10 * time.Second}

@@ -45,6 +45,7 @@ var metrics = map[string]metricInfo{
 	"rss_kb_per_conn":           {"RSS per connection (KB)", false, 2},
 	"goroutines_per_conn":       {"goroutines per connection", false, 2},
 	"heap_kb_per_conn":          {"Go heap in use per connection (KB)", false, 2},
+	"heap_alloc_kb_per_conn":    {"Go heap allocated per connection (KB)", false, 2},
 	"stack_kb_per_conn":         {"goroutine stacks per connection (KB)", false, 2},
 	"connects_per_s":            {"connects/s", true, 0},
 	"rss_mb":                    {"server RSS (MB)", false, 1},
@@ -69,7 +70,7 @@ var metrics = map[string]metricInfo{
 
 // Rows shown per scenario, in order.
 var shown = map[string][]string{
-	"S1":    {"rss_kb_per_conn", "heap_kb_per_conn", "stack_kb_per_conn", "goroutines_per_conn", "connects_per_s", "rss_mb", "slope_kb_per_conn", "rss_100k_mb"},
+	"S1":    {"rss_kb_per_conn", "heap_kb_per_conn", "heap_alloc_kb_per_conn", "stack_kb_per_conn", "goroutines_per_conn", "connects_per_s", "rss_mb", "slope_kb_per_conn", "rss_100k_mb"},
 	"S2":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery"},
 	"S3":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery", "redis_cpu_us_per_delivery"},
 	"S4":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery"},

@@ -508,6 +508,7 @@ func idleRun(e *env, kind string, run int, levels []int) ([]result, error) {
 	e.pause(time.Second)
 	rss0, g0 := rssBytes(s.pid), s.goroutines()
 	heap0, stack0 := s.metric("go_memstats_heap_inuse_bytes"), s.metric("go_memstats_stack_inuse_bytes")
+	alloc0 := s.metric("go_memstats_heap_alloc_bytes")
 	g := &group{e: e}
 	defer g.close()
 	// Three workers from the start: the connections of every level come
@@ -550,11 +551,12 @@ func idleRun(e *env, kind string, run int, levels []int) ([]result, error) {
 		if kind == "switchboard" {
 			m["goroutines_per_conn"] = float64(gr-g0) / float64(level)
 			m["heap_kb_per_conn"] = float64(s.metric("go_memstats_heap_inuse_bytes")-heap0) / float64(level) / 1024
+			m["heap_alloc_kb_per_conn"] = float64(s.metric("go_memstats_heap_alloc_bytes")-alloc0) / float64(level) / 1024
 			m["stack_kb_per_conn"] = float64(s.metric("go_memstats_stack_inuse_bytes")-stack0) / float64(level) / 1024
 		}
 		out = append(out, result{Scenario: "S1", Config: fmt.Sprintf("%d clients", level), Server: kind, Run: run, M: m})
-		logf("  %d clients: %.2f KB/conn (heap %.2f, stacks %.2f), %.2f goroutines/conn, %.0f connects/s", level,
-			m["rss_kb_per_conn"], m["heap_kb_per_conn"], m["stack_kb_per_conn"], m["goroutines_per_conn"], m["connects_per_s"])
+		logf("  %d clients: %.2f KB/conn (heap %.2f in use, %.2f allocated; stacks %.2f), %.2f goroutines/conn, %.0f connects/s", level,
+			m["rss_kb_per_conn"], m["heap_kb_per_conn"], m["heap_alloc_kb_per_conn"], m["stack_kb_per_conn"], m["goroutines_per_conn"], m["connects_per_s"])
 	}
 	return out, nil
 }
@@ -785,9 +787,15 @@ func ackRun(e *env, kind string, run int, concs []int, window time.Duration) ([]
 		time.Sleep(window / 6) // warm-up
 		c0 := takeCPU(s.pid)
 		measure.Store(true)
+		var profiled sync.WaitGroup
+		if *pprofDir != "" && kind == "switchboard" {
+			secs := max(1, int(window/time.Second))
+			profiled.Go(func() { profile(s, fmt.Sprintf("profile?seconds=%d", secs), fmt.Sprintf("S5-c%d", c)) })
+		}
 		time.Sleep(window)
 		measure.Store(false)
 		c1 := takeCPU(s.pid)
+		profiled.Wait()
 		close(stop)
 		wg.Wait()
 		for _, so := range socks {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/switchboard-io/switchboard/internal/config"
+	"github.com/switchboard-io/switchboard/internal/memtune"
 	"github.com/switchboard-io/switchboard/internal/node"
 )
 
@@ -85,6 +86,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return 2
 	}
 	log := newLogger(cfg, stdout)
+	memtune.ApplyMemoryLimit(cfg.MemoryLimitRatio, "/sys/fs/cgroup", getenv, log)
 	cluster, err := newCluster(ctx, cfg, log)
 	if err != nil {
 		log.Error("cluster set-up failed", "err", err)
@@ -94,6 +96,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := n.Start(); err != nil {
 		log.Error("start failed", "err", err)
 		return 1
+	}
+	if cfg.SettleGC {
+		opened := func() int64 { return n.SocketIO().Engine().Stats().Opened }
+		go memtune.Settle(ctx, opened, func() {
+			log.Debug("garbage of a connection burst collected and returned to the OS")
+		})
 	}
 	<-ctx.Done()
 	log.Info("signal received, shutting down", "grace", cfg.ShutdownGrace)

@@ -118,6 +118,15 @@ type Config struct {
 	Recovery bool
 	// RecoveryWindow is how long a disconnected client can recover.
 	RecoveryWindow time.Duration
+	// MemoryLimitRatio, when GOMEMLIMIT is unset, sets Go's soft memory
+	// limit to this share of the container's memory limit (0: off).
+	MemoryLimitRatio float64
+	// SettleGC collects and returns freed memory to the OS once a burst of
+	// new connections is over.
+	SettleGC bool
+	// DirectWebSocket serves WebSocket upgrades on the accepted connection
+	// (engineio.UpgradeListener) instead of through net/http's server.
+	DirectWebSocket bool
 	// AdminUI serves the Socket.IO Admin UI's namespace (/admin) on the
 	// public listener and the UI's page on the internal one.
 	AdminUI bool
@@ -222,6 +231,15 @@ func settings(c *Config) []setting {
 		{"takeover-window-max", "SWITCHBOARD_TAKEOVER_WINDOW_MAX", "how far the takeover window may grow when upgrades arrive late (twice their recent 90th percentile; at most --takeover-window: fixed)", dur(&c.TakeoverWindowMax, 3*time.Second)},
 		{"recovery", "SWITCHBOARD_RECOVERY", "connection state recovery: reconnecting clients get their session and missed events back (with --redis: the Redis Streams adapter, any node recovers any client)", boolean(&c.Recovery)},
 		{"recovery-window", "SWITCHBOARD_RECOVERY_WINDOW", "how long a disconnected client can recover (with --recovery)", dur(&c.RecoveryWindow, 2*time.Minute)},
+		{"memory-limit-ratio", "SWITCHBOARD_MEMORY_LIMIT_RATIO", "with GOMEMLIMIT unset, set Go's soft memory limit to this share of the container's memory limit (cgroup memory.max), so the GC works harder before the kernel's OOM killer does (0: off)", func(fs *flag.FlagSet, n, u string) {
+			fs.Float64Var(&c.MemoryLimitRatio, n, 0.9, u)
+		}},
+		{"settle-gc", "SWITCHBOARD_SETTLE_GC", "after a burst of new connections (1,000 or more, then half a second without one), collect and return the burst's garbage to the OS at once instead of at Go's own pace (idle nodes keep it for minutes)", func(fs *flag.FlagSet, n, u string) {
+			fs.BoolVar(&c.SettleGC, n, true, u)
+		}},
+		{"direct-websocket", "SWITCHBOARD_DIRECT_WEBSOCKET", "serve WebSocket upgrades on the accepted connection, without net/http's per-connection state: less memory and CPU per connection; everything else, TLS and HTTP/2 included, still goes to net/http (off: net/http serves all)", func(fs *flag.FlagSet, n, u string) {
+			fs.BoolVar(&c.DirectWebSocket, n, true, u)
+		}},
 		{"admin-ui", "SWITCHBOARD_ADMIN_UI", "serve the Socket.IO Admin UI: its /admin namespace on the public listener, its page on the internal one (docs/admin-ui.md)", boolean(&c.AdminUI)},
 		{"admin-auth", "SWITCHBOARD_ADMIN_AUTH", "the Admin UI's credentials as user:bcrypt-hash (htpasswd -nbB user password); empty: no authentication", func(fs *flag.FlagSet, n, u string) {
 			fs.Func(n, u, func(v string) error { return c.setAdminAuth(v) })
@@ -351,6 +369,9 @@ func (c *Config) finish() error {
 		} else {
 			c.AdvertiseAddr = c.InternalListen
 		}
+	}
+	if c.MemoryLimitRatio < 0 || c.MemoryLimitRatio > 1 {
+		errs = append(errs, errors.New("memory-limit-ratio must be between 0 and 1"))
 	}
 	if c.AdminMode != "development" && c.AdminMode != "production" {
 		errs = append(errs, fmt.Errorf("admin-mode %q: want development or production", c.AdminMode))

@@ -19,8 +19,15 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Listen != ":3000" || c.Path != "/socket.io/" || c.PingInterval != 25*time.Second ||
-		c.PingTimeout != 20*time.Second || c.MaxPayload != 1_000_000 || c.RedisURL != "" || c.NodeName == "" {
+		c.PingTimeout != 20*time.Second || c.MaxPayload != 1_000_000 || c.RedisURL != "" || c.NodeName == "" ||
+		c.MemoryLimitRatio != 0.9 || !c.SettleGC {
 		t.Fatalf("defaults: %+v", c)
+	}
+	for _, args := range [][]string{{"--memory-limit-ratio", "0", "--settle-gc=false"}, {"--memory-limit-ratio", "1"}} {
+		c, err := Parse(args, env(nil), io.Discard)
+		if err != nil || (args[1] == "0" && (c.MemoryLimitRatio != 0 || c.SettleGC)) {
+			t.Errorf("Parse(%q): %+v, %v", args, c, err)
+		}
 	}
 }
 
@@ -56,6 +63,8 @@ func TestInvalid(t *testing.T) {
 		{[]string{"--drain-window", "40s"}, nil, "drain-window"},
 		{[]string{"--write-delay", "-1ms"}, nil, "write-delay"},
 		{[]string{"--parser", "cbor"}, nil, "parser must be json or msgpack"},
+		{[]string{"--memory-limit-ratio", "1.01"}, nil, "memory-limit-ratio must be between 0 and 1"},
+		{[]string{"--memory-limit-ratio", "-0.1"}, nil, "memory-limit-ratio must be between 0 and 1"},
 		{nil, map[string]string{"SWITCHBOARD_MAX_PAYLOAD": "lots"}, "SWITCHBOARD_MAX_PAYLOAD"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"--admin-auth", "admin:s3cret"}, nil, "never in plain text"},

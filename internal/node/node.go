@@ -152,6 +152,10 @@ func (n *Node) Start() error {
 		n.publicLn = &realip.Listener{Listener: n.publicLn, Proxies: n.cfg.TrustedProxies,
 			Timeout: n.cfg.ReadHeaderTimeout, Refused: n.proxyHeaderRefused}
 	}
+	if n.cfg.DirectWebSocket {
+		n.publicLn = engineio.NewUpgradeListener(n.publicLn, n.public.Handler, engineio.UpgradeListenerOptions{
+			Path: n.cfg.Path, ReadHeaderTimeout: n.cfg.ReadHeaderTimeout})
+	}
 	if n.internalLn, err = net.Listen("tcp", n.cfg.InternalListen); err != nil {
 		n.publicLn.Close()
 		return fmt.Errorf("internal listener: %w", err)

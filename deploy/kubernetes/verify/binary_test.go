@@ -201,24 +201,27 @@ func effectiveDuration(t *testing.T, c *corev1.Container, env string) time.Durat
 }
 
 func TestEnvVarsAreSettingsOfTheBinary(t *testing.T) {
+	forEachBuild(t, checkEnvVarsAreSettings)
+}
+
+// checkEnvVarsAreSettings is TestEnvVarsAreSettingsOfTheBinary for one build.
+func checkEnvVarsAreSettings(t *testing.T, b *bundle) {
 	settings := binarySettings(t)
-	forEachBuild(t, func(t *testing.T, b *bundle) {
-		for _, d := range b.deployments {
-			for _, c := range append(d.Spec.Template.Spec.InitContainers, d.Spec.Template.Spec.Containers...) {
-				for _, e := range c.Env {
-					if !strings.HasPrefix(e.Name, "SWITCHBOARD_") {
-						continue
-					}
-					if _, ok := settings[e.Name]; !ok {
-						t.Errorf("Deployment %s container %s sets %s, but `switchboard serve -h` has no such setting: "+
-							"the binary would ignore it. Either the binary lacks the flag (add it to internal/config; "+
-							"SWITCHBOARD_CLUSTER_SECRET is expected from --cluster-secret) or the name is a typo. Known: %s",
-							d.Name, c.Name, e.Name, envNames(settings))
-					}
+	for _, d := range b.deployments {
+		for _, c := range append(d.Spec.Template.Spec.InitContainers, d.Spec.Template.Spec.Containers...) {
+			for _, e := range c.Env {
+				if !strings.HasPrefix(e.Name, "SWITCHBOARD_") {
+					continue
+				}
+				if _, ok := settings[e.Name]; !ok {
+					t.Errorf("Deployment %s container %s sets %s, but `switchboard serve -h` has no such setting: "+
+						"the binary would ignore it. Either the binary lacks the flag (add it to internal/config; "+
+						"SWITCHBOARD_CLUSTER_SECRET is expected from --cluster-secret) or the name is a typo. Known: %s",
+						d.Name, c.Name, e.Name, envNames(settings))
 				}
 			}
 		}
-	})
+	}
 }
 
 func envNames(m map[string]setting) string {
@@ -441,21 +444,24 @@ func expandEnvRefs(v string, defined map[string]string) string {
 // Every $(NAME) in an env value names a variable defined EARLIER in the
 // same container; otherwise Kubernetes passes "$(NAME)" through literally.
 func TestEnvReferencesResolve(t *testing.T) {
-	forEachBuild(t, func(t *testing.T, b *bundle) {
-		for _, d := range b.deployments {
-			for _, c := range append(d.Spec.Template.Spec.InitContainers, d.Spec.Template.Spec.Containers...) {
-				defined := map[string]bool{}
-				for _, e := range c.Env {
-					for _, m := range envRef.FindAllStringSubmatch(e.Value, -1) {
-						if m[0] != "$$" && !defined[m[1]] {
-							t.Errorf("Deployment %s container %s: %s=%q refers to $(%s), which is not defined before it: Kubernetes would pass it literally", d.Name, c.Name, e.Name, e.Value, m[1])
-						}
+	forEachBuild(t, checkEnvReferences)
+}
+
+// checkEnvReferences is TestEnvReferencesResolve for one build.
+func checkEnvReferences(t *testing.T, b *bundle) {
+	for _, d := range b.deployments {
+		for _, c := range append(d.Spec.Template.Spec.InitContainers, d.Spec.Template.Spec.Containers...) {
+			defined := map[string]bool{}
+			for _, e := range c.Env {
+				for _, m := range envRef.FindAllStringSubmatch(e.Value, -1) {
+					if m[0] != "$$" && !defined[m[1]] {
+						t.Errorf("Deployment %s container %s: %s=%q refers to $(%s), which is not defined before it: Kubernetes would pass it literally", d.Name, c.Name, e.Name, e.Value, m[1])
 					}
-					defined[e.Name] = true
 				}
+				defined[e.Name] = true
 			}
 		}
-	})
+	}
 }
 
 // Every build's environment passes the binary's own configuration checks
@@ -464,45 +470,48 @@ func TestEnvReferencesResolve(t *testing.T) {
 // port: a node whose configuration is accepted goes on to connect and
 // fails with exit 1, or keeps running (no cluster); both pass.
 func TestEveryBuildsEnvIsAcceptedByTheBinary(t *testing.T) {
+	forEachBuild(t, checkEnvAccepted)
+}
+
+// checkEnvAccepted is TestEveryBuildsEnvIsAcceptedByTheBinary for one build.
+func checkEnvAccepted(t *testing.T, b *bundle) {
 	bin := switchboardBinary(t)
-	forEachBuild(t, func(t *testing.T, b *bundle) {
-		_, c := b.app(t)
-		// Same hosts as the manifest (an empty host matters: it decides
-		// whether an advertise address is needed), free ports.
-		override := map[string]string{}
-		for _, name := range []string{"SWITCHBOARD_LISTEN", "SWITCHBOARD_INTERNAL_LISTEN"} {
-			host, _, err := net.SplitHostPort(effective(t, c, name))
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			override[name] = net.JoinHostPort(host, strconv.Itoa(freePort(t)))
+	_, c := b.app(t)
+	// Same hosts as the manifest (an empty host matters: it decides
+	// whether an advertise address is needed), free ports.
+	override := map[string]string{}
+	for _, name := range []string{"SWITCHBOARD_LISTEN", "SWITCHBOARD_INTERNAL_LISTEN"} {
+		host, _, err := net.SplitHostPort(effective(t, c, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
-		env := podEnv(t, b, c, override)
-		for i, kv := range env {
-			if strings.HasPrefix(kv, "SWITCHBOARD_REDIS_URL=") {
-				env[i] = fmt.Sprintf("SWITCHBOARD_REDIS_URL=redis://127.0.0.1:%d/0", freePort(t))
-			}
+		override[name] = net.JoinHostPort(host, strconv.Itoa(freePort(t)))
+	}
+	env := podEnv(t, b, c, override)
+	for i, kv := range env {
+		if strings.HasPrefix(kv, "SWITCHBOARD_REDIS_URL=") {
+			env[i] = fmt.Sprintf("SWITCHBOARD_REDIS_URL=redis://127.0.0.1:%d/0", freePort(t))
 		}
-		cmd := exec.Command(bin, c.Args...)
-		cmd.Env = env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		setPdeathsig(cmd)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+	}
+	cmd := exec.Command(bin, c.Args...)
+	cmd.Env = env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	setPdeathsig(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 2 {
+			t.Errorf("switchboard refuses the configuration of %s:\n%s", b.name, out.String())
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 2 {
-				t.Errorf("switchboard refuses the configuration of %s:\n%s", b.name, out.String())
-			}
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
 }
 
 // Stickiness-free mode is what lets the no-sticky overlay work (long

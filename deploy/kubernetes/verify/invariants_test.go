@@ -276,25 +276,28 @@ func preStopSleep(t *testing.T, c *corev1.Container) time.Duration {
 // and SWITCHBOARD_DRAIN_WINDOW < SWITCHBOARD_SHUTDOWN_GRACE (the binary
 // refuses otherwise).
 func TestDrainFitsTheGracePeriod(t *testing.T) {
-	forEachBuild(t, func(t *testing.T, b *bundle) {
-		d, c := b.app(t)
-		tgps := time.Duration(30) * time.Second // the API default
-		if p := d.Spec.Template.Spec.TerminationGracePeriodSeconds; p != nil {
-			tgps = time.Duration(*p) * time.Second
-		}
-		sleep := preStopSleep(t, c)
-		grace := effectiveDuration(t, c, "SWITCHBOARD_SHUTDOWN_GRACE")
-		drain := effectiveDuration(t, c, "SWITCHBOARD_DRAIN_WINDOW")
-		if tgps < sleep+grace {
-			t.Errorf("terminationGracePeriodSeconds %v < preStop sleep %v + SWITCHBOARD_SHUTDOWN_GRACE %v: the kubelet kills the node before its shutdown deadline", tgps, sleep, grace)
-		}
-		if drain >= grace {
-			t.Errorf("SWITCHBOARD_DRAIN_WINDOW %v >= SWITCHBOARD_SHUTDOWN_GRACE %v", drain, grace)
-		}
-		if sleep == 0 {
-			t.Errorf("no preStop sleep: new connections may reach the pod after SIGTERM, until endpoints update")
-		}
-	})
+	forEachBuild(t, checkDrainFits)
+}
+
+// checkDrainFits is TestDrainFitsTheGracePeriod for one build.
+func checkDrainFits(t *testing.T, b *bundle) {
+	d, c := b.app(t)
+	tgps := time.Duration(30) * time.Second // the API default
+	if p := d.Spec.Template.Spec.TerminationGracePeriodSeconds; p != nil {
+		tgps = time.Duration(*p) * time.Second
+	}
+	sleep := preStopSleep(t, c)
+	grace := effectiveDuration(t, c, "SWITCHBOARD_SHUTDOWN_GRACE")
+	drain := effectiveDuration(t, c, "SWITCHBOARD_DRAIN_WINDOW")
+	if tgps < sleep+grace {
+		t.Errorf("terminationGracePeriodSeconds %v < preStop sleep %v + SWITCHBOARD_SHUTDOWN_GRACE %v: the kubelet kills the node before its shutdown deadline", tgps, sleep, grace)
+	}
+	if drain >= grace {
+		t.Errorf("SWITCHBOARD_DRAIN_WINDOW %v >= SWITCHBOARD_SHUTDOWN_GRACE %v", drain, grace)
+	}
+	if sleep == 0 {
+		t.Errorf("no preStop sleep: new connections may reach the pod after SIGTERM, until endpoints update")
+	}
 }
 
 // pingDeadline is pingInterval + pingTimeout: the longest a healthy idle
@@ -504,11 +507,14 @@ func TestPDBAndHPATargetTheDeployment(t *testing.T) {
 // the rest of the restricted Pod Security Standard; run.sh also has the
 // apiserver's PodSecurity admission check it).
 func TestPodSecurity(t *testing.T) {
-	forEachBuild(t, func(t *testing.T, b *bundle) {
-		for _, d := range b.deployments {
-			checkPodSecurity(t, d)
-		}
-	})
+	forEachBuild(t, checkPodSecurityAll)
+}
+
+// checkPodSecurityAll runs checkPodSecurity on every Deployment of b.
+func checkPodSecurityAll(t *testing.T, b *bundle) {
+	for _, d := range b.deployments {
+		checkPodSecurity(t, d)
+	}
 }
 
 func checkPodSecurity(t *testing.T, d *appsv1.Deployment) {

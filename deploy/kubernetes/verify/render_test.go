@@ -93,46 +93,56 @@ func doRender(rel string) (*bundle, error) {
 		if err != nil {
 			return nil, err
 		}
-		id := res.GetKind() + "/" + res.GetName()
-		var generic map[string]any
-		if err := yaml.Unmarshal(doc, &generic); err != nil {
-			return nil, fmt.Errorf("%s: %w", id, err)
-		}
-		b.raw = append(b.raw, generic)
-		var target any
-		switch apiVersion, kind := res.GetApiVersion(), res.GetKind(); apiVersion + " " + kind {
-		case "apps/v1 Deployment":
-			d := &appsv1.Deployment{}
-			b.deployments, target = append(b.deployments, d), d
-		case "v1 Service":
-			s := &corev1.Service{}
-			b.services, target = append(b.services, s), s
-		case "v1 Secret":
-			s := &corev1.Secret{}
-			b.secrets, target = append(b.secrets, s), s
-		case "v1 ConfigMap":
-			c := &corev1.ConfigMap{}
-			b.configMaps, target = append(b.configMaps, c), c
-		case "networking.k8s.io/v1 Ingress":
-			i := &networkingv1.Ingress{}
-			b.ingresses, target = append(b.ingresses, i), i
-		case "networking.k8s.io/v1 IngressClass":
-			c := &networkingv1.IngressClass{}
-			b.ingClasses, target = append(b.ingClasses, c), c
-		case "policy/v1 PodDisruptionBudget":
-			p := &policyv1.PodDisruptionBudget{}
-			b.pdbs, target = append(b.pdbs, p), p
-		case "autoscaling/v2 HorizontalPodAutoscaler":
-			h := &autoscalingv2.HorizontalPodAutoscaler{}
-			b.hpas, target = append(b.hpas, h), h
-		default:
-			return nil, fmt.Errorf("%s (%s): no checks for this kind; add it to doRender in render_test.go and decide which invariants apply", id, apiVersion)
-		}
-		if err := yaml.UnmarshalStrict(doc, target); err != nil {
-			return nil, fmt.Errorf("%s does not decode strictly into its API type: %w", id, err)
+		if err := b.add(doc); err != nil {
+			return nil, err
 		}
 	}
 	return b, nil
+}
+
+// appendNew appends a new, zero T to list and returns it.
+func appendNew[T any](list *[]*T) *T {
+	v := new(T)
+	*list = append(*list, v)
+	return v
+}
+
+// add decodes one object (a YAML document) into the bundle.
+func (b *bundle) add(doc []byte) error {
+	var generic map[string]any
+	if err := yaml.Unmarshal(doc, &generic); err != nil {
+		return err
+	}
+	apiVersion, _ := generic["apiVersion"].(string)
+	kind, _ := generic["kind"].(string)
+	md, _ := generic["metadata"].(map[string]any)
+	id := fmt.Sprintf("%s/%v", kind, md["name"])
+	b.raw = append(b.raw, generic)
+	var target any
+	switch apiVersion + " " + kind {
+	case "apps/v1 Deployment":
+		target = appendNew(&b.deployments)
+	case "v1 Service":
+		target = appendNew(&b.services)
+	case "v1 Secret":
+		target = appendNew(&b.secrets)
+	case "v1 ConfigMap":
+		target = appendNew(&b.configMaps)
+	case "networking.k8s.io/v1 Ingress":
+		target = appendNew(&b.ingresses)
+	case "networking.k8s.io/v1 IngressClass":
+		target = appendNew(&b.ingClasses)
+	case "policy/v1 PodDisruptionBudget":
+		target = appendNew(&b.pdbs)
+	case "autoscaling/v2 HorizontalPodAutoscaler":
+		target = appendNew(&b.hpas)
+	default:
+		return fmt.Errorf("%s (%s): no checks for this kind; add it to bundle.add in render_test.go and decide which invariants apply", id, apiVersion)
+	}
+	if err := yaml.UnmarshalStrict(doc, target); err != nil {
+		return fmt.Errorf("%s does not decode strictly into its API type: %w", id, err)
+	}
+	return nil
 }
 
 // overlayDirs lists the overlays present on disk.

@@ -52,6 +52,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	if os.Getenv("COMPAT_DIRECT_WS") == "1" { // WebSocket upgrades on both paths served by engineio.UpgradeListener
+		for _, path := range []string{"/socket.io/", "/engine.io/"} {
+			ln = engineio.NewUpgradeListener(ln, mux, engineio.UpgradeListenerOptions{Path: path})
+		}
+	}
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	fmt.Printf("listening on http://127.0.0.1:%d\n", *port)
