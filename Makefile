@@ -16,7 +16,7 @@ FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
 	./internal/clusterwire:FuzzDecodeStreamEntry ./internal/clusterwire:FuzzDecodeSession \
 	./internal/realip:FuzzReadProxyHeader ./internal/realip:FuzzClient
 
-.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-python test-browser test-interop test-lb test-rolling test-recovery test-bench test-k8s bench-lb clean
+.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-python test-browser test-admin test-interop test-lb test-rolling test-recovery test-bench test-k8s bench-lb clean
 
 run: assets
 	$(GO) run ./cmd/switchboard serve
@@ -28,6 +28,7 @@ node_modules: package.json package-lock.json
 assets: node_modules
 	npm run --silent build:whiteboard
 	npm run --silent build:client
+	npm run --silent build:admin
 
 build: assets
 	$(GO) build -o $(BIN)/switchboard ./cmd/switchboard
@@ -39,7 +40,7 @@ VERSION ?= dev
 image-binary: assets
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/switchboard-io/switchboard/internal/cli.Version=${VERSION}" -o $(BIN)/image/switchboard ./cmd/switchboard
 
-test: vet test-go fuzz image-binary test-compat test-python test-browser test-interop test-lb test-rolling test-recovery test-bench test-k8s
+test: vet test-go fuzz image-binary test-compat test-python test-browser test-admin test-interop test-lb test-rolling test-recovery test-bench test-k8s
 	@echo "make test: all suites passed"
 
 # staticcheck is pinned here and fetched from the module proxy by go run
@@ -77,6 +78,11 @@ test-python: build
 test-browser: build
 	bash test/browser/run.sh $(CURDIR)/$(BIN)/switchboard
 
+# @socket.io/admin-ui against 2 Switchboard nodes + redis-server and, with the
+# same checks, against Node's instrument(); then the UI itself in Chromium.
+test-admin: build
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node --test test/admin/
+
 # Go and Node nodes in one Redis cluster, and @socket.io/redis-emitter.
 test-interop: build
 	node --test test/interop/
@@ -110,3 +116,4 @@ test-k8s:
 clean:
 	rm -rf $(BIN) internal/whiteboard/dist/*.js internal/whiteboard/dist/*.css internal/whiteboard/dist/*.html
 	find internal/clientdist/dist -type f ! -name .gitkeep -delete
+	find internal/admindist/dist -mindepth 1 ! -name .gitkeep -delete

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/switchboard-io/switchboard/parser"
 )
@@ -24,6 +25,30 @@ type Memory struct {
 	// last one. Cluster adapters use them for per-room subscriptions.
 	OnRoomCreated func(room string)
 	OnRoomDeleted func(room string)
+
+	watch atomic.Pointer[func(room, id string, joined bool)] // see WatchRooms
+}
+
+// RoomWatcher is implemented by adapters that report the room changes of
+// their local sockets: Memory, and the cluster adapters that embed it.
+type RoomWatcher interface {
+	// WatchRooms sets fn (nil removes it), called after a local socket
+	// joined a room it was not in (joined true) or left a room it was in,
+	// whether the change came from this node or from a cluster request.
+	// As Node's adapter "join-room" and "leave-room" events, it includes
+	// each socket's own room. fn runs without locks held, on the goroutine
+	// that made the change: it must be fast and must not block.
+	WatchRooms(fn func(room, id string, joined bool))
+}
+
+// WatchRooms sets the function told of room changes (see RoomWatcher).
+// Unset, it costs Join and Leave one atomic load.
+func (m *Memory) WatchRooms(fn func(room, id string, joined bool)) {
+	if fn == nil {
+		m.watch.Store(nil)
+		return
+	}
+	m.watch.Store(&fn)
 }
 
 // NewMemory returns an in-memory adapter for ns. It is an adapter Factory.
@@ -39,7 +64,8 @@ func (m *Memory) Namespace() Namespace { return m.ns }
 
 // Join adds socket id to rooms.
 func (m *Memory) Join(id string, rooms ...string) {
-	var created []string
+	var created, joined []string
+	watch := m.watch.Load()
 	m.mu.Lock()
 	own := m.sids[id]
 	if own == nil {
@@ -54,6 +80,9 @@ func (m *Memory) Join(id string, rooms ...string) {
 			m.rooms[r] = members
 			created = append(created, r)
 		}
+		if watch != nil && !members.has(id) {
+			joined = append(joined, r)
+		}
 		members.add(id)
 	}
 	m.mu.Unlock()
@@ -62,43 +91,56 @@ func (m *Memory) Join(id string, rooms ...string) {
 			m.OnRoomCreated(r)
 		}
 	}
+	for _, r := range joined {
+		(*watch)(r, id, true)
+	}
 }
 
 // Leave removes socket id from room.
 func (m *Memory) Leave(id string, room string) {
 	m.mu.Lock()
-	deleted := m.leaveLocked(id, room)
+	left, deleted := m.leaveLocked(id, room)
 	m.mu.Unlock()
 	if deleted && m.OnRoomDeleted != nil {
 		m.OnRoomDeleted(room)
 	}
+	if watch := m.watch.Load(); left && watch != nil {
+		(*watch)(room, id, false)
+	}
 }
 
-func (m *Memory) leaveLocked(id, room string) (deleted bool) {
+// leaveLocked removes id from room: left reports it was a member, deleted
+// that the room is now gone.
+func (m *Memory) leaveLocked(id, room string) (left, deleted bool) {
 	if own := m.sids[id]; own != nil {
 		own.remove(room)
 	}
 	members := m.rooms[room]
-	if members == nil {
-		return false
+	if members == nil || !members.has(id) {
+		return false, false
 	}
 	members.remove(id)
 	if members.len() == 0 {
 		delete(m.rooms, room)
-		return true
+		return true, true
 	}
-	return false
+	return true, false
 }
 
 // LeaveAll removes socket id from every room.
 func (m *Memory) LeaveAll(id string) {
-	var deleted []string
+	var deleted, left []string
+	watch := m.watch.Load()
 	m.mu.Lock()
 	if own := m.sids[id]; own != nil {
 		delete(m.sids, id) // before leaving: leaveLocked must not change own meanwhile
 		for r := range own.all {
-			if m.leaveLocked(id, r) {
+			was, gone := m.leaveLocked(id, r)
+			if gone {
 				deleted = append(deleted, r)
+			}
+			if was && watch != nil {
+				left = append(left, r)
 			}
 		}
 	}
@@ -107,6 +149,9 @@ func (m *Memory) LeaveAll(id string) {
 		for _, r := range deleted {
 			m.OnRoomDeleted(r)
 		}
+	}
+	for _, r := range left {
+		(*watch)(r, id, false)
 	}
 }
 

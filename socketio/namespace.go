@@ -449,14 +449,17 @@ func (p *ParentNamespace) Emit(ctx context.Context, event string, args ...any) e
 
 func (p *ParentNamespace) child(name string) *Namespace {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if c := p.children[name]; c != nil {
+		p.mu.Unlock()
 		return c
 	}
 	c := newNamespace(p.srv, name, p)
 	c.middlewares = append(c.middlewares, p.middlewares...)
 	c.onConnect = append(c.onConnect, p.onConnect...)
 	p.children[name] = c
+	hooks := p.srv.newNamespaceHooks()
+	p.mu.Unlock()
+	runNamespaceHooks(hooks, c)
 	return c
 }
 

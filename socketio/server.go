@@ -151,6 +151,9 @@ type Server struct {
 
 	stopCtx atomic.Pointer[context.Context] // Shutdown's context, once called
 
+	hooksMu  sync.Mutex                         // serialises OnNamespace
+	nspHooks atomic.Pointer[[]func(*Namespace)] // see OnNamespace
+
 	testHookRestoreWaits func() // tests: a restore waits for a previous socket
 }
 
@@ -197,12 +200,15 @@ func (s *Server) Path() string { return s.opts.Path }
 func (s *Server) Of(name string) *Namespace {
 	name = normalizeNamespace(name)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if ns := s.nsps[name]; ns != nil {
+		s.mu.Unlock()
 		return ns
 	}
 	ns := newNamespace(s, name, nil)
 	s.nsps[name] = ns
+	hooks := s.newNamespaceHooks()
+	s.mu.Unlock()
+	runNamespaceHooks(hooks, ns)
 	return ns
 }
 

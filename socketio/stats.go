@@ -47,15 +47,7 @@ func (s *Server) Stats() Stats {
 
 // SocketCounts returns the number of local sockets of each namespace.
 func (s *Server) SocketCounts() map[string]int {
-	s.mu.RLock()
-	nsps := make([]*Namespace, 0, len(s.nsps))
-	for _, ns := range s.nsps {
-		nsps = append(nsps, ns)
-	}
-	for _, p := range s.parents {
-		nsps = append(nsps, p.childNamespaces()...)
-	}
-	s.mu.RUnlock()
+	nsps := s.Namespaces()
 	out := make(map[string]int, len(nsps))
 	for _, ns := range nsps {
 		out[ns.name] = ns.Len()

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/switchboard-io/switchboard/internal/realip"
 )
 
@@ -125,6 +127,16 @@ type Config struct {
 	// DirectWebSocket serves WebSocket upgrades on the accepted connection
 	// (engineio.UpgradeListener) instead of through net/http's server.
 	DirectWebSocket bool
+	// AdminUI serves the Socket.IO Admin UI's namespace (/admin) on the
+	// public listener and the UI's page on the internal one.
+	AdminUI bool
+	// AdminUsername and AdminPasswordHash are the UI's credentials, from
+	// --admin-auth user:bcrypt-hash; both empty means no authentication.
+	AdminUsername, AdminPasswordHash string
+	// AdminUIPath is where the internal listener serves the UI's page.
+	AdminUIPath string
+	// AdminMode is the instrumentation's mode: development or production.
+	AdminMode string
 }
 
 // setting describes one flag and its environment variable.
@@ -228,6 +240,12 @@ func settings(c *Config) []setting {
 		{"direct-websocket", "SWITCHBOARD_DIRECT_WEBSOCKET", "serve WebSocket upgrades on the accepted connection, without net/http's per-connection state: less memory and CPU per connection; everything else, TLS and HTTP/2 included, still goes to net/http (off: net/http serves all)", func(fs *flag.FlagSet, n, u string) {
 			fs.BoolVar(&c.DirectWebSocket, n, true, u)
 		}},
+		{"admin-ui", "SWITCHBOARD_ADMIN_UI", "serve the Socket.IO Admin UI: its /admin namespace on the public listener, its page on the internal one (docs/admin-ui.md)", boolean(&c.AdminUI)},
+		{"admin-auth", "SWITCHBOARD_ADMIN_AUTH", "the Admin UI's credentials as user:bcrypt-hash (htpasswd -nbB user password); empty: no authentication", func(fs *flag.FlagSet, n, u string) {
+			fs.Func(n, u, func(v string) error { return c.setAdminAuth(v) })
+		}},
+		{"admin-ui-path", "SWITCHBOARD_ADMIN_UI_PATH", "where the internal listener serves the Admin UI's page (with --admin-ui)", str(&c.AdminUIPath, "/admin/")},
+		{"admin-mode", "SWITCHBOARD_ADMIN_MODE", "Admin UI reports: development (every socket, room and event) or production (server statistics only)", str(&c.AdminMode, "development")},
 	}
 }
 
@@ -268,6 +286,23 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 		}
 	}
 	return c, c.finish()
+}
+
+// setAdminAuth reads --admin-auth: empty, or user:hash with a bcrypt hash.
+func (c *Config) setAdminAuth(v string) error {
+	if v == "" {
+		c.AdminUsername, c.AdminPasswordHash = "", ""
+		return nil
+	}
+	user, hash, ok := strings.Cut(v, ":")
+	if !ok || user == "" {
+		return errors.New("want user:bcrypt-hash")
+	}
+	if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+		return errors.New("the password must be given as a bcrypt hash ($2a$..., made by htpasswd -nbB user password), never in plain text")
+	}
+	c.AdminUsername, c.AdminPasswordHash = user, hash
+	return nil
 }
 
 // finish fills derived defaults and validates.
@@ -337,6 +372,12 @@ func (c *Config) finish() error {
 	}
 	if c.MemoryLimitRatio < 0 || c.MemoryLimitRatio > 1 {
 		errs = append(errs, errors.New("memory-limit-ratio must be between 0 and 1"))
+	}
+	if c.AdminMode != "development" && c.AdminMode != "production" {
+		errs = append(errs, fmt.Errorf("admin-mode %q: want development or production", c.AdminMode))
+	}
+	if !strings.HasPrefix(c.AdminUIPath, "/") || !strings.HasSuffix(c.AdminUIPath, "/") || c.AdminUIPath == "/" {
+		errs = append(errs, fmt.Errorf("admin-ui-path %q must start and end with / and not be /", c.AdminUIPath))
 	}
 	if c.RecoveryWindow <= 0 {
 		errs = append(errs, errors.New("recovery-window must be positive"))

@@ -67,6 +67,10 @@ func TestInvalid(t *testing.T) {
 		{[]string{"--memory-limit-ratio", "-0.1"}, nil, "memory-limit-ratio must be between 0 and 1"},
 		{nil, map[string]string{"SWITCHBOARD_MAX_PAYLOAD": "lots"}, "SWITCHBOARD_MAX_PAYLOAD"},
 		{[]string{"extra"}, nil, "unexpected argument"},
+		{[]string{"--admin-auth", "admin:s3cret"}, nil, "never in plain text"},
+		{[]string{"--admin-auth", "s3cret"}, nil, "user:bcrypt-hash"},
+		{[]string{"--admin-mode", "loud"}, nil, "admin-mode"},
+		{[]string{"--admin-ui-path", "/admin"}, nil, "admin-ui-path"},
 	}
 	for _, tc := range cases {
 		_, err := Parse(tc.args, env(tc.env), io.Discard)
@@ -150,5 +154,17 @@ func TestAllowEIO3(t *testing.T) {
 		if err != nil || c.AllowEIO3 != tc.want {
 			t.Errorf("%v %v: AllowEIO3 %v (%v), want %v", tc.args, tc.env, c != nil && c.AllowEIO3, err, tc.want)
 		}
+	}
+}
+
+func TestAdminAuth(t *testing.T) {
+	t.Parallel()
+	const hash = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+	c, err := Parse(nil, env(map[string]string{"SWITCHBOARD_ADMIN_AUTH": "admin:" + hash, "SWITCHBOARD_ADMIN_UI": "true"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.AdminUI || c.AdminUsername != "admin" || c.AdminPasswordHash != hash || c.AdminUIPath != "/admin/" {
+		t.Fatalf("admin settings %v %q %q %q", c.AdminUI, c.AdminUsername, c.AdminPasswordHash, c.AdminUIPath)
 	}
 }

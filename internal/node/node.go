@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboard-io/switchboard/adapter"
+	"github.com/switchboard-io/switchboard/admin"
 	"github.com/switchboard-io/switchboard/cluster"
 	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/internal/config"
@@ -51,6 +52,7 @@ type Node struct {
 
 	io      *socketio.Server
 	app     *whiteboard.App
+	admin   *admin.Instrumentation // with --admin-ui
 	hist    *histograms
 	cluster *Cluster
 	ready   atomic.Bool
@@ -84,6 +86,9 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 	if len(cfg.CORSOrigins) > 0 {
 		eopts.CORS = &engineio.CORSOptions{Origins: cfg.CORSOrigins, Credentials: cfg.CORSCredentials}
 	}
+	if cfg.AdminUI {
+		eopts.CORS = n.adminCORS()
+	}
 	if cluster != nil && cluster.Router != nil {
 		eopts.Router, eopts.GenerateID = cluster.Router, cluster.Router.GenerateID
 		eopts.OpenDelay, eopts.MaxOpenDelay = cluster.TakeoverWindow, cluster.TakeoverWindowMax
@@ -110,6 +115,9 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 		wopts.Store = cluster.Boards
 	}
 	n.app = whiteboard.Attach(n.io.Of("/"), wopts)
+	if cfg.AdminUI {
+		n.instrumentAdmin()
+	}
 	if log.Enabled(context.Background(), slog.LevelDebug) {
 		n.io.Of("/").OnConnection(func(s *socketio.Socket) {
 			log.Debug("socket connected", "socket", s.ID(), "address", s.Handshake().Address,
@@ -198,6 +206,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.log.Info("draining", "connections", n.io.Engine().Count(), "window", n.cfg.DrainWindow)
 	Drain(ctx, n.io.Engine(), n.cfg.DrainWindow, n.abandonedAfter)
 	n.app.Close()
+	if n.admin != nil {
+		n.admin.Close()
+	}
 	errs := []error{n.io.Shutdown(ctx)}
 	errs = append(errs, n.public.Shutdown(ctx), n.internal.Shutdown(ctx))
 	if n.cluster != nil && n.cluster.Close != nil {
@@ -224,6 +235,9 @@ func (n *Node) internalMux() *http.ServeMux {
 	mux.Handle("GET /metrics", n.metricsHandler())
 	if n.cluster != nil && n.cluster.Router != nil {
 		mux.Handle("/cluster/", n.cluster.Router.Handler())
+	}
+	if n.cfg.AdminUI {
+		n.handleAdminUI(mux)
 	}
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
