@@ -10,7 +10,7 @@ FUZZTIME  ?= 10s
 # Parsers fuzzed by `make fuzz` (package:target).
 FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
 	./parser:FuzzDecodeMsgpack ./eio:FuzzDecodePayload ./eio:FuzzDecodeText ./engineio:FuzzReadMessage \
-	./eio:FuzzDecodePayloadV3 ./eio:FuzzDecodeBinaryPayloadV3 ./engineio:FuzzJSONPPayload \
+	./eio:FuzzDecodePayloadV3 ./eio:FuzzDecodeBinaryPayloadV3 ./engineio:FuzzJSONPPayload ./engineio:FuzzUpgradeHead \
 	./internal/clusterwire:FuzzDecodeBroadcast ./internal/clusterwire:FuzzDecodeRequest \
 	./internal/clusterwire:FuzzDecodeMessage ./internal/clusterwire:FuzzTranscode \
 	./internal/clusterwire:FuzzDecodeStreamEntry ./internal/clusterwire:FuzzDecodeSession \

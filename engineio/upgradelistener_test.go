@@ -220,3 +220,31 @@ func TestUpgradeListenerEarlyFrame(t *testing.T) {
 		t.Errorf("frames %q (served %d); want the open packet, then the echo", texts, served.Load())
 	}
 }
+
+// FuzzUpgradeHead feeds arbitrary first bytes of a connection to the
+// listener's head reading and classification: no panic, and a head is only
+// ever taken for an upgrade when it is a complete GET under the path.
+func FuzzUpgradeHead(f *testing.F) {
+	f.Add([]byte("GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n"))
+	f.Add([]byte("GET /engine.io/ HTTP/1.1\r\nUpgrade:  WebSocket \r\nConnection: upgrade\r\n\r\n\x81\x85"))
+	f.Add([]byte("POST /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"))
+	f.Add([]byte("GET /other HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"))
+	f.Add([]byte("\x16\x03\x01\x02\x00\x01"))
+	l := &UpgradeListener{prefix: []byte("GET /engine.io/")}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		br := bufio.NewReaderSize(bytes.NewReader(in), headBufferSize)
+		head, complete := readHead(br)
+		if !bytes.HasPrefix(in, head) {
+			t.Fatalf("head %q is not the start of the input", head)
+		}
+		if complete && !bytes.Contains(head, []byte("\r\n\r\n")) {
+			t.Fatalf("complete head without its blank line: %q", head)
+		}
+		if l.isUpgrade(head) && !bytes.HasPrefix(head, l.prefix) {
+			t.Fatalf("upgrade outside the path: %q", head)
+		}
+		if complete && l.isUpgrade(head) {
+			_, _ = http.ReadRequest(br) // what serveConn does next: an error, never a panic
+		}
+	})
+}
