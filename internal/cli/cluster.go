@@ -36,7 +36,8 @@ func newCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) (*nod
 	c := &node.Cluster{Adapter: ad.Factory(), TakeoverWindow: cfg.TakeoverWindow, TakeoverWindowMax: cfg.TakeoverWindowMax,
 		// The boards live in the same Redis, so that every node serves them
 		// and they outlive every node.
-		Boards: whiteboard.NewRedisStore(whiteboard.RedisOptions{Client: client, Prefix: cfg.RedisKey + ":whiteboard:"})}
+		Boards: whiteboard.NewRedisStore(whiteboard.RedisOptions{Client: client, Prefix: cfg.RedisKey + ":whiteboard:",
+			MaxEntries: cfg.MaxBoardEntries, TTL: cfg.BoardTTL})}
 	if cfg.StickinessFree {
 		router, err := cluster.New(cluster.Options{AdvertiseAddr: cfg.AdvertiseAddr, Secret: []byte(cfg.ClusterSecret),
 			Registry: cluster.NewRedisRegistry(client, cfg.RedisKey+":switchboard:node:"), Logger: log,

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/switchboard-io/switchboard/internal/realip"
+	"github.com/switchboard-io/switchboard/internal/whiteboard"
 )
 
 // Config is the configuration of `switchboard serve`.
@@ -137,6 +138,15 @@ type Config struct {
 	AdminUIPath string
 	// AdminMode is the instrumentation's mode: development or production.
 	AdminMode string
+	// MaxBoardEntries is the number of entries (strokes, clears) a
+	// whiteboard board keeps; the oldest are dropped beyond it.
+	MaxBoardEntries int
+	// BoardTTL is how long a cluster (Redis) keeps a board after its last
+	// write.
+	BoardTTL time.Duration
+	// MaxBoards is the number of boards a single node (no Redis) keeps in
+	// memory; the least recently drawn on is dropped for a new one.
+	MaxBoards int
 }
 
 // setting describes one flag and its environment variable.
@@ -171,6 +181,9 @@ func settings(c *Config) []setting {
 	}
 	boolean := func(p *bool) func(*flag.FlagSet, string, string) {
 		return func(fs *flag.FlagSet, n, u string) { fs.BoolVar(p, n, false, u) }
+	}
+	integer := func(p *int, def int) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, u string) { fs.IntVar(p, n, def, u) }
 	}
 	return []setting{
 		{"listen", "SWITCHBOARD_LISTEN", "public address (Socket.IO and the whiteboard)", str(&c.Listen, ":3000")},
@@ -246,6 +259,9 @@ func settings(c *Config) []setting {
 		}},
 		{"admin-ui-path", "SWITCHBOARD_ADMIN_UI_PATH", "where the internal listener serves the Admin UI's page (with --admin-ui)", str(&c.AdminUIPath, "/admin/")},
 		{"admin-mode", "SWITCHBOARD_ADMIN_MODE", "Admin UI reports: development (every socket, room and event) or production (server statistics only)", str(&c.AdminMode, "development")},
+		{"max-board-entries", "SWITCHBOARD_MAX_BOARD_ENTRIES", "entries (strokes, clears) a whiteboard board keeps; the oldest are dropped beyond it", integer(&c.MaxBoardEntries, whiteboard.DefaultMaxEntries)},
+		{"board-ttl", "SWITCHBOARD_BOARD_TTL", "how long a cluster (--redis) keeps a board after its last stroke", dur(&c.BoardTTL, whiteboard.DefaultBoardTTL)},
+		{"max-boards", "SWITCHBOARD_MAX_BOARDS", "boards a node without --redis keeps in memory; the least recently drawn on goes for a new one", integer(&c.MaxBoards, whiteboard.DefaultMaxBoards)},
 	}
 }
 
@@ -381,6 +397,12 @@ func (c *Config) finish() error {
 	}
 	if c.RecoveryWindow <= 0 {
 		errs = append(errs, errors.New("recovery-window must be positive"))
+	}
+	if c.MaxBoardEntries <= 0 || c.MaxBoards <= 0 {
+		errs = append(errs, errors.New("max-board-entries and max-boards must be positive"))
+	}
+	if c.BoardTTL < time.Second {
+		errs = append(errs, fmt.Errorf("board-ttl %v: must be at least 1s", c.BoardTTL))
 	}
 	if c.DrainWindow < 0 || c.DrainWindow >= c.ShutdownGrace {
 		errs = append(errs, errors.New("drain-window must be at least 0 and shorter than shutdown-grace"))

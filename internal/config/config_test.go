@@ -138,6 +138,37 @@ func TestClientAddressSettings(t *testing.T) {
 	}
 }
 
+func TestBoardLimits(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(nil, env(nil), io.Discard)
+	if err != nil || c.MaxBoardEntries != 20_000 || c.BoardTTL != 7*24*time.Hour || c.MaxBoards != 100 {
+		t.Fatalf("defaults: %v %+v", err, c)
+	}
+	e := env(map[string]string{"SWITCHBOARD_MAX_BOARD_ENTRIES": "1", "SWITCHBOARD_BOARD_TTL": "1s", "SWITCHBOARD_MAX_BOARDS": "1"})
+	c, err = Parse(nil, e, io.Discard)
+	if err != nil || c.MaxBoardEntries != 1 || c.BoardTTL != time.Second || c.MaxBoards != 1 {
+		t.Fatalf("the smallest limits, from the environment: %v %+v", err, c)
+	}
+	c, err = Parse([]string{"--max-board-entries", "300000", "--board-ttl", "1h", "--max-boards", "7"}, e, io.Discard)
+	if err != nil || c.MaxBoardEntries != 300_000 || c.BoardTTL != time.Hour || c.MaxBoards != 7 {
+		t.Fatalf("flags over the environment: %v %+v", err, c)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-board-entries", "0"}, "max-board-entries and max-boards must be positive"},
+		{[]string{"--max-boards", "-3"}, "max-board-entries and max-boards must be positive"},
+		{[]string{"--board-ttl", "0s"}, "board-ttl 0s: must be at least 1s"},
+		{[]string{"--board-ttl", "999ms"}, "board-ttl 999ms: must be at least 1s"},
+		{[]string{"--max-board-entries", "lots"}, "max-board-entries"},
+	} {
+		if _, err := Parse(tc.args, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v, want an error mentioning %q", tc.args, err, tc.want)
+		}
+	}
+}
+
 func TestAllowEIO3(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

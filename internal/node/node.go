@@ -45,6 +45,15 @@ type Cluster struct {
 	Close func(ctx context.Context) error
 }
 
+// newBoards returns the store of the whiteboard's boards: the cluster's,
+// or one in this node's memory bounded by cfg.
+func newBoards(cfg *config.Config, cluster *Cluster) whiteboard.Store {
+	if cluster != nil && cluster.Boards != nil {
+		return cluster.Boards
+	}
+	return whiteboard.NewMemoryStore(whiteboard.MemoryOptions{MaxEntries: cfg.MaxBoardEntries, MaxBoards: cfg.MaxBoards})
+}
+
 // Node is one running Switchboard node.
 type Node struct {
 	cfg *config.Config
@@ -110,10 +119,7 @@ func New(cfg *config.Config, log *slog.Logger, cluster *Cluster) *Node {
 	if cluster != nil && cluster.Router != nil {
 		cluster.Router.Attach(n.io.Engine())
 	}
-	wopts := whiteboard.Options{Node: cfg.NodeName}
-	if cluster != nil {
-		wopts.Store = cluster.Boards
-	}
+	wopts := whiteboard.Options{Node: cfg.NodeName, Store: newBoards(cfg, cluster)}
 	n.app = whiteboard.Attach(n.io.Of("/"), wopts)
 	if cfg.AdminUI {
 		n.instrumentAdmin()
