@@ -14,11 +14,19 @@ import (
 	"time"
 )
 
-// embedded holds the output of `npm run build:whiteboard`. The "all:" prefix
-// includes dist/.gitkeep, so the pattern matches even in an unbuilt checkout.
+// bundle holds the output of `npm run build:whiteboard` (make assets): the
+// page with main.js bundled and minified, over the official
+// socket.io-client. The "all:" prefix includes dist/.gitkeep, so the
+// pattern matches in a checkout where it was not built.
 //
 //go:embed all:dist
-var embedded embed.FS
+var bundle embed.FS
+
+// sources holds the page's own files, committed: served as they are when
+// there is no bundle, main.js then speaking through web/sioclient.js.
+//
+//go:embed web
+var sources embed.FS
 
 // NodePlaceholder is the marker in index.html that [Handler] replaces with
 // the HTML-escaped node name.
@@ -26,41 +34,36 @@ const NodePlaceholder = "{{NODE}}"
 
 const indexName = "index.html"
 
-// notBuiltText is the body of the 503 answer served for "/" when the binary
-// was compiled without the built demo assets.
-const notBuiltText = `Switchboard whiteboard: the demo assets are not built.
-
-This server was compiled without the whiteboard web page
-(internal/whiteboard/dist/ has no index.html).
-
-Build the assets, then rebuild the server:
-
-    make assets
-
-or, equivalently:
-
-    npm ci && npm run build:whiteboard
-    go build ./...
-`
-
-// dist returns the embedded build output rooted at the dist directory.
-func dist() fs.FS {
-	sub, err := fs.Sub(embedded, "dist")
+// sub returns the directory dir of fsys.
+func sub(fsys fs.FS, dir string) fs.FS {
+	s, err := fs.Sub(fsys, dir)
 	if err != nil {
-		// fs.Sub only fails for an invalid directory name; "dist" is valid.
+		// fs.Sub only fails for an invalid directory name; ours are valid.
 		panic("whiteboard: " + err.Error())
 	}
-	return sub
+	return s
 }
 
-// Built reports whether the demo assets were built before this binary was
-// compiled, that is whether the embedded dist directory holds index.html.
-// When it returns false, [Handler] answers "/" with 503 Service Unavailable.
-func Built() bool {
-	return isBuilt(dist())
+// Bundled reports whether this binary serves the page `make assets` built
+// (bundled with the official socket.io-client) rather than its sources.
+func Bundled() bool {
+	return hasIndex(sub(bundle, "dist"))
 }
 
-func isBuilt(fsys fs.FS) bool {
+// page returns the files of the page this binary serves.
+func page() fs.FS {
+	return choose(sub(bundle, "dist"), sub(sources, "web"))
+}
+
+// choose returns built when it holds a page (make assets ran), else src.
+func choose(built, src fs.FS) fs.FS {
+	if hasIndex(built) {
+		return built
+	}
+	return src
+}
+
+func hasIndex(fsys fs.FS) bool {
 	fi, err := fs.Stat(fsys, indexName)
 	return err == nil && fi.Mode().IsRegular()
 }
@@ -70,13 +73,12 @@ func isBuilt(fsys fs.FS) bool {
 //
 // "/" (and "/index.html") is the page with every {{NODE}} placeholder
 // replaced by the HTML-escaped node name, served as text/html with
-// "Cache-Control: no-cache". The other built files (the JavaScript bundle,
-// the stylesheet) are served under their names with their content types.
-// Every file is served with an ETag, so revalidation is cheap. Only GET and HEAD
-// are allowed; unknown paths get 404.
-//
-// If the assets were not built (see [Built]), "/" gets 503 Service
-// Unavailable with a plain-text explanation of how to build them.
+// "Cache-Control: no-cache". The page's other files (its scripts, the
+// stylesheet) are served under their names with their content types: the
+// bundle of `make assets` when it was built (see [Bundled]), the committed
+// sources otherwise, so that a plain `go build` or `go install` serves a
+// working page. Every file is served with an ETag, so revalidation is
+// cheap. Only GET and HEAD are allowed; unknown paths get 404.
 //
 // The page loads its files by relative URLs and connects to Socket.IO at the
 // same origin with the default path "/socket.io/". To serve it below a
@@ -85,7 +87,7 @@ func isBuilt(fsys fs.FS) bool {
 //
 // The files are read and the page rendered once, when Handler is called.
 func Handler(node string) http.Handler {
-	return newHandler(dist(), node)
+	return newHandler(page(), node)
 }
 
 // asset is one file ready to be served.
@@ -96,21 +98,17 @@ type asset struct {
 	cacheControl string
 }
 
-// handler serves a prepared set of assets. index is nil when the assets
-// were not built.
+// handler serves a prepared set of assets, keyed by slash-separated path
+// without leading "/".
 type handler struct {
-	index *asset
-	files map[string]*asset // keyed by slash-separated path without leading "/"
+	files map[string]*asset
 }
 
-// newHandler prepares the files of fsys (a built dist directory, or an
-// unbuilt one) for serving on behalf of node. Hidden files such as .gitkeep
-// are never served; files that cannot be read are skipped.
+// newHandler prepares the files of fsys (the bundle or the sources) for
+// serving on behalf of node. Hidden files such as .gitkeep are never
+// served; files that cannot be read are skipped.
 func newHandler(fsys fs.FS, node string) *handler {
 	h := &handler{files: make(map[string]*asset)}
-	if !isBuilt(fsys) {
-		return h
-	}
 	_ = fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil // unreadable entry: skip it, serve the rest
@@ -136,7 +134,6 @@ func newHandler(fsys fs.FS, node string) *handler {
 		h.files[name] = newAsset(body, contentTypeFor(name), "no-cache")
 		return nil
 	})
-	h.index = h.files[indexName]
 	return h
 }
 
@@ -194,24 +191,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
-	isIndex := name == "" || name == indexName
-
-	if isIndex && h.index == nil {
-		hdr := w.Header()
-		hdr.Set("Content-Type", "text/plain; charset=utf-8")
-		hdr.Set("Cache-Control", "no-store")
-		hdr.Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		if r.Method != http.MethodHead {
-			_, _ = w.Write([]byte(notBuiltText))
-		}
-		return
+	if name == "" {
+		name = indexName
 	}
-
-	a := h.index
-	if !isIndex {
-		a = h.files[name]
-	}
+	a := h.files[name]
 	if a == nil {
 		http.NotFound(w, r)
 		return

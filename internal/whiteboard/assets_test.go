@@ -2,8 +2,13 @@ package whiteboard
 
 import (
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -163,67 +168,91 @@ func TestETagRevalidation(t *testing.T) {
 	}
 }
 
-func TestNotBuilt(t *testing.T) {
-	unbuilt := []fstest.MapFS{
+func TestChoose(t *testing.T) {
+	src := fstest.MapFS{"index.html": {Data: []byte("sources")}}
+	for i, unbuilt := range []fstest.MapFS{
 		{},
 		{".gitkeep": {Data: nil}},
 		{".gitkeep": {Data: nil}, "main.js": {Data: []byte("x")}},
-	}
-	for i, fsys := range unbuilt {
-		if isBuilt(fsys) {
-			t.Fatalf("case %d: isBuilt = true", i)
-		}
-		h := newHandler(fsys, "n")
-		for _, target := range []string{"/", "/index.html"} {
-			res, body := do(t, h, http.MethodGet, target, nil)
-			if res.StatusCode != http.StatusServiceUnavailable {
-				t.Errorf("case %d: GET %s: status %d, want 503", i, target, res.StatusCode)
-			}
-			if got := res.Header.Get("Content-Type"); got != "text/plain; charset=utf-8" {
-				t.Errorf("case %d: GET %s: Content-Type %q", i, target, got)
-			}
-			for _, want := range []string{"not built", "make assets", "npm ci && npm run build:whiteboard"} {
-				if !strings.Contains(body, want) {
-					t.Errorf("case %d: GET %s: body lacks %q:\n%s", i, target, want, body)
-				}
-			}
-		}
-		if res, _ := do(t, h, http.MethodGet, "/main.js", nil); res.StatusCode != http.StatusNotFound {
-			t.Errorf("case %d: GET /main.js: status %d, want 404", i, res.StatusCode)
+		{"index.html/x": {Data: nil}}, // a directory named index.html
+	} {
+		if got := choose(unbuilt, src); !reflect.DeepEqual(got, src) {
+			t.Errorf("case %d: an unbuilt bundle is served instead of the sources", i)
 		}
 	}
-	if !isBuilt(builtFS()) {
-		t.Error("isBuilt(builtFS()) = false")
+	if got := choose(builtFS(), src); !reflect.DeepEqual(got, builtFS()) {
+		t.Error("a built bundle is not served")
 	}
-	// A directory named index.html does not count as built.
-	if isBuilt(fstest.MapFS{"index.html/x": {Data: nil}}) {
-		t.Error("isBuilt with index.html directory = true")
+	// Without any page, "/" is a plain 404.
+	if res, _ := do(t, newHandler(fstest.MapFS{}, "n"), http.MethodGet, "/", nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET / without a page: status %d, want 404", res.StatusCode)
 	}
 }
 
-// TestEmbeddedHandler exercises the real embedded assets in whichever state
-// the checkout is in: built (200 with the node name) or not (503).
-func TestEmbeddedHandler(t *testing.T) {
-	res, body := do(t, Handler("embedded-node"), http.MethodGet, "/", nil)
-	if Built() {
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("built: GET /: status %d", res.StatusCode)
+// TestSourcesServed: every file under web/, the page's committed sources,
+// is what a binary built without the bundle serves, byte for byte (the
+// page with its node name), and every module a served script imports by a
+// relative path is served too.
+func TestSourcesServed(t *testing.T) {
+	h := newHandler(sub(sources, "web"), "src-node")
+	disk := os.DirFS("web")
+	importRE := regexp.MustCompile(`(?m)^\s*import\b[^"']*["'](\./[^"']+)["']`)
+	n := 0
+	err := fs.WalkDir(disk, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
 		}
-		if !strings.Contains(body, `content="embedded-node"`) || strings.Contains(body, NodePlaceholder) {
-			t.Errorf("built: page not rendered:\n%s", body)
+		want, err := fs.ReadFile(disk, name)
+		if err != nil {
+			return err
 		}
-		for _, target := range []string{"/main.js", "/style.css"} {
-			if res, _ := do(t, Handler("n"), http.MethodGet, target, nil); res.StatusCode != http.StatusOK {
-				t.Errorf("built: GET %s: status %d", target, res.StatusCode)
+		if name == indexName {
+			want = renderIndex(want, "src-node")
+		}
+		res, body := do(t, h, http.MethodGet, "/"+name, nil)
+		if res.StatusCode != http.StatusOK || body != string(want) {
+			t.Errorf("web/%s: served with status %d and %d bytes, want 200 and its %d bytes", name, res.StatusCode, len(body), len(want))
+		}
+		for _, m := range importRE.FindAllStringSubmatch(body, -1) {
+			dep := path.Join(path.Dir("/"+name), m[1])
+			if res, _ := do(t, h, http.MethodGet, dep, nil); res.StatusCode != http.StatusOK {
+				t.Errorf("web/%s imports %s, served with status %d", name, m[1], res.StatusCode)
 			}
 		}
-		t.Log("assets are built")
-	} else {
-		if res.StatusCode != http.StatusServiceUnavailable {
-			t.Fatalf("not built: GET /: status %d, want 503", res.StatusCode)
-		}
-		t.Log("assets are not built")
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	for _, name := range []string{"index.html", "main.js", "sioclient.js", "style.css"} {
+		if _, err := fs.Stat(disk, name); err != nil {
+			t.Errorf("web/%s: %v", name, err)
+		}
+	}
+	t.Logf("%d source files served", n)
+}
+
+// TestEmbeddedHandler exercises the real embedded page in whichever state
+// the checkout is in: bundled or not, "/" is the page with the node name.
+func TestEmbeddedHandler(t *testing.T) {
+	res, body := do(t, Handler("embedded-node"), http.MethodGet, "/", nil)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /: status %d", res.StatusCode)
+	}
+	if !strings.Contains(body, `content="embedded-node"`) || strings.Contains(body, NodePlaceholder) {
+		t.Errorf("page not rendered:\n%s", body)
+	}
+	for _, target := range []string{"/main.js", "/style.css"} {
+		if res, _ := do(t, Handler("n"), http.MethodGet, target, nil); res.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: status %d", target, res.StatusCode)
+		}
+	}
+	// Our own client is served exactly when there is no bundle.
+	if res, _ := do(t, Handler("n"), http.MethodGet, "/sioclient.js", nil); (res.StatusCode == http.StatusOK) == Bundled() {
+		t.Errorf("bundled %v: GET /sioclient.js: status %d", Bundled(), res.StatusCode)
+	}
+	t.Logf("bundled: %v", Bundled())
 	if res, _ := do(t, Handler("n"), http.MethodGet, "/.gitkeep", nil); res.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /.gitkeep: status %d, want 404", res.StatusCode)
 	}

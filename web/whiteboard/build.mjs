@@ -1,9 +1,12 @@
-// Builds the whiteboard demo into internal/whiteboard/dist/, which the Go
-// package internal/whiteboard embeds.
+// Builds the whiteboard page into internal/whiteboard/dist/, which the Go
+// package internal/whiteboard embeds and serves in place of the page's
+// sources (internal/whiteboard/web/, served as they are without this build).
 //
 //   npm ci && npm run build:whiteboard
 //
-// main.js is bundled (socket.io-client included) and minified with esbuild;
+// main.js is bundled and minified with esbuild, its socket module
+// (./sioclient.js, our own small client) replaced by official.js, which
+// puts the official socket.io-client behind the same interface;
 // index.html and style.css are copied unchanged. The output directory is
 // emptied first, except for the tracked placeholder .gitkeep that keeps the
 // Go embed pattern valid in an unbuilt checkout.
@@ -13,9 +16,18 @@ import { copyFile, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises"
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const srcDir = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(srcDir, "..", "..");
+const buildDir = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(buildDir, "..", "..");
+const srcDir = path.join(repoRoot, "internal", "whiteboard", "web");
 const outDir = path.join(repoRoot, "internal", "whiteboard", "dist");
+
+// The page's socket module, whichever way it is imported, becomes official.js.
+const officialClient = {
+  name: "official-socket.io-client",
+  setup(b) {
+    b.onResolve({ filter: /(^|\/)sioclient\.js$/ }, () => ({ path: path.join(buildDir, "official.js") }));
+  },
+};
 const KEEP = new Set([".gitkeep"]);
 
 async function cleanOutDir() {
@@ -44,6 +56,7 @@ async function main() {
     logLevel: "warning",
     metafile: true,
     absWorkingDir: repoRoot,
+    plugins: [officialClient],
   });
 
   for (const name of ["index.html", "style.css"]) {

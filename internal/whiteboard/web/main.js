@@ -9,15 +9,19 @@
 // meanwhile; then it applies those newer than the history's last id (the
 // seam: no gap, no duplicate). All segments are kept in memory so the board
 // can be redrawn after a resize or a change of devicePixelRatio. See
-// README.md for the full protocol.
+// web/whiteboard/README.md for the full protocol.
+//
+// The socket is sioclient.js's small interface: in a binary built without
+// `make assets` it is our own client; the bundled build maps it to the
+// official socket.io-client (web/whiteboard/official.js).
 
-import { io } from "socket.io-client";
+import { connect } from "./sioclient.js";
 
 /** Minimum time between two emitted segments of one stroke, in ms. */
 const THROTTLE_MS = 10;
 /** Pen width in CSS pixels. */
 const LINE_WIDTH = 3;
-/** Segments a board keeps (the server's cap); the oldest are dropped beyond it. */
+/** Segments a page keeps (the server's default --max-board-entries); the oldest are dropped beyond it. */
 const MAX_SEGMENTS = 20_000;
 /** How long a history request may wait for its answer, in ms. */
 const HISTORY_TIMEOUT_MS = 10_000;
@@ -207,7 +211,7 @@ resize();
 // ---------------------------------------------------------------------------
 // Socket
 
-const socket = io({ auth: board ? { board } : {} });
+const socket = connect({ auth: board ? { board } : {} });
 
 // ---------------------------------------------------------------------------
 // Board entries and the replay seam
@@ -311,7 +315,7 @@ async function catchUp(gen) {
   for (;;) {
     let res;
     try {
-      res = await socket.timeout(HISTORY_TIMEOUT_MS).emitWithAck("history", { after: last === ZERO ? "" : last });
+      res = await socket.request("history", { after: last === ZERO ? "" : last }, HISTORY_TIMEOUT_MS);
     } catch {
       if (gen !== generation || !socket.connected) return;
       continue; // timed out while connected: ask again
@@ -338,11 +342,6 @@ async function catchUp(gen) {
 
 socket.on("connect", () => {
   setState("connected");
-  const engine = socket.io.engine;
-  setTransport(engine && engine.transport ? engine.transport.name : "");
-  if (engine) {
-    engine.once("upgrade", (transport) => setTransport(transport.name));
-  }
   if (socket.recovered) return; // the server replays what was missed
   // A new session: the board is read again from its start.
   generation++;
@@ -368,8 +367,8 @@ socket.on("connect_error", () => {
   setState(socket.active ? "reconnecting" : "disconnected");
 });
 
-socket.io.on("reconnect_attempt", () => setState("reconnecting"));
-socket.io.on("reconnect_failed", () => setState("disconnected"));
+socket.on("transport", setTransport);
+socket.on("reconnect_attempt", () => setState("reconnecting"));
 
 socket.on("hello", (msg) => {
   if (!msg || typeof msg !== "object") return;
