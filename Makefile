@@ -16,7 +16,7 @@ FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
 	./internal/clusterwire:FuzzDecodeStreamEntry ./internal/clusterwire:FuzzDecodeSession \
 	./internal/realip:FuzzReadProxyHeader ./internal/realip:FuzzClient
 
-.PHONY: run assets build image-binary test test-go vet fuzz test-compat test-python test-browser test-admin test-interop test-lb test-rolling test-recovery test-bench test-k8s bench-lb clean
+.PHONY: run assets build build-nobundle image-binary test test-go vet fuzz test-compat test-python test-browser test-admin test-interop test-lb test-rolling test-recovery test-bench test-k8s bench-lb clean
 
 run: assets
 	$(GO) run ./cmd/switchboard serve
@@ -75,8 +75,17 @@ test-compat: build
 test-python: build
 	bash test/python/run.sh
 
-test-browser: build
-	bash test/browser/run.sh $(CURDIR)/$(BIN)/switchboard
+# The browser tests twice: against the binary with the bundle of make assets
+# (the official socket.io-client), and the whiteboard tests against the one a
+# plain go install gives (the page's sources, our own client).
+test-browser: build build-nobundle
+	WHITEBOARD_CLIENT=official bash test/browser/run.sh $(CURDIR)/$(BIN)/switchboard
+	WHITEBOARD_CLIENT=own bash test/browser/run.sh $(CURDIR)/$(BIN)/switchboard-nobundle test/browser/whiteboard.test.mjs
+
+# cmd/switchboard built as go install builds it from a fresh clone: no npm,
+# no bundle (test/browser/build-nobundle.sh).
+build-nobundle:
+	GO=$(GO) bash test/browser/build-nobundle.sh $(BIN)/switchboard-nobundle
 
 # @socket.io/admin-ui against 2 Switchboard nodes + redis-server and, with the
 # same checks, against Node's instrument(); then the UI itself in Chromium.
@@ -114,6 +123,7 @@ test-k8s:
 	bash deploy/kubernetes/verify/run.sh
 
 clean:
-	rm -rf $(BIN) internal/whiteboard/dist/*.js internal/whiteboard/dist/*.css internal/whiteboard/dist/*.html
+	rm -rf $(BIN)
+	find internal/whiteboard/dist -type f ! -name .gitkeep -delete
 	find internal/clientdist/dist -type f ! -name .gitkeep -delete
 	find internal/admindist/dist -mindepth 1 ! -name .gitkeep -delete

@@ -2,9 +2,15 @@
 // must appear, as pixels, on another page connected to the same cluster; a
 // page opened later shows the board's strokes, Clear clears every page of
 // the board, two boards (?board=) stay apart, and a tap on a phone-sized
-// touch screen draws a dot the other pages show.
+// touch screen draws a dot the other pages show. With SWITCHBOARD_BIN, on a
+// cluster of its own (two nodes of that binary and a redis-server, started
+// here on free loopback ports and stopped by pid): the board outlives the
+// restart of every node, pages on two nodes draw together with WebSockets
+// blocked (long-polling), and a page whose node restarts reconnects and
+// draws again.
 //
 //   WHITEBOARD_URL=http://127.0.0.1:8080/ node --test test/browser/
+//   SWITCHBOARD_BIN=$PWD/bin/switchboard node --test test/browser/whiteboard.test.mjs
 //
 // Environment:
 //   WHITEBOARD_URL            page URL for both pages
@@ -12,15 +18,18 @@
 //                             defaults to WHITEBOARD_URL, then to the other
 //   WHITEBOARD_EXPECT_NODES   optional "nodeA,nodeB": names pages A and B must show
 //   WHITEBOARD_SCREENSHOT     optional path for a PNG of page B after the stroke
+//   SWITCHBOARD_BIN           the binary the cluster tests run (they are
+//                             skipped without it)
 //   CHROMIUM_PATH             browser binary, default /usr/bin/chromium
 //
-// Without any URL the test is skipped.
+// Without any URL the single-node tests are skipped.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { nodeMetrics, startNode, startRedis } from "../lb/lib.mjs";
 
 const env = process.env;
 const urlA = env.WHITEBOARD_URL_A || env.WHITEBOARD_URL || env.WHITEBOARD_URL_B;
@@ -177,10 +186,11 @@ function launch() {
 /**
  * Opens url in a context of its own (an independent visitor), recording
  * uncaught errors in pageErrors; contextOptions default to the desktop
- * viewport.
+ * viewport; prepare(context), when given, runs before the page loads.
  */
-async function openPage(browser, t, pageErrors, label, url, contextOptions = { viewport: VIEWPORT, deviceScaleFactor: 1 }) {
+async function openPage(browser, t, pageErrors, label, url, contextOptions = { viewport: VIEWPORT, deviceScaleFactor: 1 }, prepare = null) {
   const context = await browser.newContext(contextOptions);
+  if (prepare) await prepare(context);
   const page = await context.newPage();
   page.on("pageerror", (err) => pageErrors.push(`page ${label}: ${err.message}`));
   page.on("console", (msg) => {
@@ -370,4 +380,158 @@ browserTest("whiteboard: a tap on a phone-sized touch screen draws a dot that ot
   const dot = [[Math.round((187 / 375) * VIEWPORT.width), Math.round((333 / 667) * VIEWPORT.height)]];
   await waitColour(pagePhone, [[187, 333]], black, true, "the phone's own dot");
   await waitColour(pageDesk, dot, black, true, "the desktop page, the phone's dot");
+});
+
+// ---------------------------------------------------------------------------
+// On a cluster of their own: two nodes of SWITCHBOARD_BIN sharing a
+// redis-server.
+
+/** Waits until the page's connection state is want. */
+function waitState(page, label, want) {
+  return page
+    .waitForFunction((want) => document.getElementById("conn-state")?.textContent.trim() === want, want, {
+      timeout: READY_TIMEOUT_MS,
+      polling: 100,
+    })
+    .catch((err) => {
+      throw new Error(`page ${label} never ${want}: ${err.message}`);
+    });
+}
+
+// Pings every half second, so that the pages answer many during a test,
+// and a page that hears none for 5.5 s gives its connection up.
+const HEARTBEAT = ["--ping-interval", "500ms", "--ping-timeout", "5s"];
+
+/**
+ * A test on a cluster: body({t, browser, pageErrors, nodes, kill, start})
+ * runs with two nodes up (nodes[i].url, no trailing slash; nodes[i].child
+ * the process, pinging as HEARTBEAT says); kill(i) kills
+ * node i (SIGKILL), start(i) starts it again on its ports. Everything
+ * started is stopped by pid at the end, and no page may have thrown.
+ */
+function clusterTest(name, body) {
+  test(name, { timeout: 180_000 }, async (t) => {
+    if (!env.SWITCHBOARD_BIN) {
+      t.skip("set SWITCHBOARD_BIN to the switchboard binary to run the cluster tests");
+      return;
+    }
+    const redis = await startRedis();
+    const nodes = [];
+    let browser = null;
+    try {
+      for (const name of ["wb-node-1", "wb-node-2"]) nodes.push(await startNode(name, redis.url, HEARTBEAT));
+      const kill = (i) => nodes[i].kill("SIGKILL");
+      const start = async (i) => {
+        const old = nodes[i];
+        nodes[i] = await startNode(old.name, redis.url, HEARTBEAT, { port: old.port, iport: old.iport });
+      };
+      browser = await launch();
+      const pageErrors = [];
+      await body({ t, browser, pageErrors, nodes, kill, start });
+      assert.deepEqual(pageErrors, [], "uncaught errors in the pages");
+    } finally {
+      if (browser) await browser.close();
+      for (const n of nodes) await n.stop();
+      await redis.stop();
+    }
+  });
+}
+
+/** Asserts that node n saw its pages connect once each and never leave. */
+async function assertStayed(n, pages) {
+  const got = await nodeMetrics([n], ["switchboard_socket_connects_total", "switchboard_socket_disconnects_total"]);
+  assert.deepEqual(
+    Object.values(got),
+    [pages, 0],
+    `${n.name}: its ${pages} page(s) connected once and never left (answering every ping): ${JSON.stringify(got)}`,
+  );
+}
+
+/** The page of board on node n. */
+const nodeBoard = (n, board) => boardURL(`${n.url}/`, board);
+
+clusterTest("whiteboard: the board is still there after every node restarted", async ({ t, browser, pageErrors, nodes, kill, start }) => {
+  const board = `kept-${Date.now()}`;
+  const red = parseHex("#e03131");
+  const line = strokeSamples();
+  const pageA = await openPage(browser, t, pageErrors, "A", nodeBoard(nodes[0], board));
+  const pageB = await openPage(browser, t, pageErrors, "B", nodeBoard(nodes[1], board));
+  await Promise.all([waitSynced(pageA, "A"), waitSynced(pageB, "B")]);
+  await pageA.locator('.palette button[aria-label="Red"]').click();
+  await drawStroke(pageA);
+  // Relayed after it was stored: once B shows it, Redis has it.
+  await waitColour(pageB, line, red, true, "page B, A's stroke");
+
+  await Promise.all([kill(0), kill(1)]);
+  await Promise.all([waitState(pageA, "A", "reconnecting"), waitState(pageB, "B", "reconnecting")]);
+  await start(0);
+  await start(1);
+  for (const [label, page] of [["A", pageA], ["B", pageB]]) {
+    await page.reload({ waitUntil: "load" });
+    await waitSynced(page, label);
+    await waitColour(page, line, red, true, `page ${label} reloaded after every node restarted`);
+  }
+});
+
+clusterTest("whiteboard: with WebSockets blocked, pages on two nodes draw together over long-polling", async ({ t, browser, pageErrors, nodes }) => {
+  const board = `polling-${Date.now()}`;
+  let blocked = 0;
+  // As a proxy that lets no WebSocket through: each one is closed at once.
+  const noWebSocket = (context) =>
+    context.routeWebSocket(/\/socket\.io\//, (ws) => {
+      blocked++;
+      ws.close();
+    });
+  const pageA = await openPage(browser, t, pageErrors, "A", nodeBoard(nodes[0], board), undefined, noWebSocket);
+  const pageB = await openPage(browser, t, pageErrors, "B", nodeBoard(nodes[1], board), undefined, noWebSocket);
+  await Promise.all([waitSynced(pageA, "A"), waitSynced(pageB, "B")]);
+
+  await pageA.locator('.palette button[aria-label="Red"]').click();
+  await drawStroke(pageA, STROKE_Y);
+  await waitColour(pageB, strokeSamples(STROKE_Y), parseHex("#e03131"), true, "page B, A's stroke over polling");
+  await pageB.locator('.palette button[aria-label="Blue"]').click();
+  await drawStroke(pageB, STROKE_Y + 80);
+  await waitColour(pageA, strokeSamples(STROKE_Y + 80), parseHex("#1c7ed6"), true, "page A, B's stroke over polling");
+
+  for (const [label, page] of [["A", pageA], ["B", pageB]]) {
+    const s = await status(page);
+    assert.equal(s.transport, "polling", `page ${label}: transport with WebSockets blocked (${JSON.stringify(s)})`);
+    assert.equal(s.state, "connected", `page ${label}: state`);
+  }
+  assert.ok(blocked >= 2, `the pages tried ${blocked} WebSockets: the block was never exercised`);
+  await assertStayed(nodes[0], 1);
+  await assertStayed(nodes[1], 1);
+  t.diagnostic(`${blocked} WebSockets blocked`);
+});
+
+clusterTest("whiteboard: a page whose node freezes gives it up, reconnects once it restarts, gets the board back and draws again", async ({ t, browser, pageErrors, nodes, kill, start }) => {
+  const board = `restart-${Date.now()}`;
+  const pageA = await openPage(browser, t, pageErrors, "A", nodeBoard(nodes[0], board));
+  const pageB = await openPage(browser, t, pageErrors, "B", nodeBoard(nodes[1], board));
+  await Promise.all([waitSynced(pageA, "A"), waitSynced(pageB, "B")]);
+  await pageA.locator('.palette button[aria-label="Red"]').click();
+  await drawStroke(pageA, STROKE_Y);
+  await waitColour(pageB, strokeSamples(STROKE_Y), parseHex("#e03131"), true, "page B, A's stroke");
+
+  // A frozen node closes nothing: only the missing pings tell the page.
+  nodes[1].child.kill("SIGSTOP");
+  await waitState(pageB, "B", "reconnecting");
+  await kill(1);
+  await start(1);
+  // "connected" comes with a new session: the page empties its board and
+  // reads it again.
+  await waitState(pageB, "B", "connected");
+  await waitSynced(pageB, "B");
+  await waitColour(pageB, strokeSamples(STROKE_Y), parseHex("#e03131"), true, "page B after its node restarted, the board's stroke");
+
+  await pageA.locator('.palette button[aria-label="Blue"]').click();
+  await drawStroke(pageA, STROKE_Y + 80);
+  await waitColour(pageB, strokeSamples(STROKE_Y + 80), parseHex("#1c7ed6"), true, "page B after its node restarted, A's new stroke");
+  await pageB.locator('.palette button[aria-label="Green"]').click();
+  await drawStroke(pageB, STROKE_Y + 160);
+  await waitColour(pageA, strokeSamples(STROKE_Y + 160), parseHex("#2f9e44"), true, "page A, B's stroke after B's node restarted");
+  // A, on the other node, went on answering its pings all along (more
+  // than the 5.5 s B took to give its frozen node up).
+  await assertStayed(nodes[0], 1);
+  t.diagnostic(`page B: ${JSON.stringify(await status(pageB))}`);
 });
