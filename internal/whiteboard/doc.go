@@ -1,15 +1,15 @@
 // Package whiteboard serves Switchboard's collaborative whiteboard demo page.
 //
-// The page itself (HTML, CSS and a JavaScript bundle that includes the
-// official socket.io-client) lives in web/whiteboard/ and is built with
+// The page's sources (index.html, style.css, main.js and sioclient.js, a
+// small Socket.IO client of ours) live in internal/whiteboard/web/ and are
+// embedded always, so a plain go build or go install serves a working page.
 //
 //	npm ci && npm run build:whiteboard   # or: make assets
 //
-// into internal/whiteboard/dist/, which this package embeds. The build output
-// is not committed; only dist/.gitkeep is, so the package always compiles.
-// A binary built from an unbuilt checkout still starts: [Handler] then answers
-// "/" with 503 Service Unavailable and a short text explaining how to build
-// the assets, and [Built] reports false.
+// bundles and minifies them, with the official socket.io-client in place of
+// sioclient.js (web/whiteboard/build.mjs), into internal/whiteboard/dist/,
+// which this package embeds too and serves instead when it was built
+// ([Bundled]). The bundle is not committed; only dist/.gitkeep is.
 //
 // The page template contains the placeholder {{NODE}}, which [Handler]
 // replaces with the HTML-escaped name of the serving node. [Attach]

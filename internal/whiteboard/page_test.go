@@ -52,7 +52,7 @@ func (w wireEntry) entry() entry {
 	return e
 }
 
-// page is a Go client doing what web/whiteboard/main.js does: it keeps
+// page is a Go client doing what internal/whiteboard/web/main.js does: it keeps
 // live entries while it reads the board's history page by page, then
 // applies those past the history's last ID (the seam), and drops what a
 // clear removed.
