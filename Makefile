@@ -81,9 +81,12 @@ test-browser: build
 test-interop: build
 	node --test test/interop/
 
-# 3 nodes + redis-server behind HAProxy (four modes) and nginx, 200 clients each.
+# 3 nodes + redis-server behind HAProxy (four modes), nginx and Traefik v3.6
+# (built from its Go module once, cached under ~/.cache/switchboard-traefik),
+# 200 clients each.
 test-lb: build
-	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node --test test/lb/
+	t=$$(bash test/lb/traefik-build.sh) && \
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard TRAEFIK_BIN=$$t node --test test/lb/
 
 # Rolling restart of 3 nodes under a broadcast to 300 clients (SIGTERM drain).
 test-rolling: build
