@@ -107,8 +107,8 @@ bench-lb: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node test/lb/bench.mjs
 
 # deploy/kubernetes and the Helm chart checked by a real kube-apiserver (deploy/kubernetes/verify/README.md).
-test-k8s:
-	bash deploy/kubernetes/verify/run.sh
+test-k8s: build
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard bash deploy/kubernetes/verify/run.sh
 
 clean:
 	rm -rf $(BIN) internal/whiteboard/dist/*.js internal/whiteboard/dist/*.css internal/whiteboard/dist/*.html

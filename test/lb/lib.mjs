@@ -322,25 +322,28 @@ ${servers}
 }
 
 /**
- * Traefik with the file provider. `entryPoints` is the static
- * configuration's entryPoints section (YAML, its web address ":80", made a
- * free loopback port here); `dynamic` the file provider's configuration.
- * Resolves once a GET / through it reaches a node (the file is loaded).
- * opts.env: extra environment; opts.args: extra arguments (another provider).
+ * Traefik. `entryPoints` is the static configuration's entryPoints section
+ * (YAML, its web address ":80", made a free loopback port here); `dynamic`
+ * the file provider's configuration, or null with opts.providers, YAML for
+ * the static providers section (another provider; opts.env: its
+ * environment). opts.accessLog: a file for Traefik's JSON access log.
+ * Resolves once a GET / through it reaches a node (the routes are loaded).
  */
 export async function startTraefik(entryPoints, dynamic, opts = {}) {
   const port = await freePort();
   const dir = tmpdir("sb-traefik-");
   const ep = entryPoints.replace(/address: ":80"/, `address: "127.0.0.1:${port}"`);
   assert.ok(ep.includes(`127.0.0.1:${port}`), `no address ":80" in\n${entryPoints}`);
-  let providers = "";
+  let providers = opts.providers ?? "";
   if (dynamic !== null) {
     fs.writeFileSync(path.join(dir, "dynamic.yaml"), dynamic);
-    providers = `providers:\n  file:\n    filename: ${path.join(dir, "dynamic.yaml")}\n`;
+    providers = `  file:\n    filename: ${path.join(dir, "dynamic.yaml")}\n`;
   }
-  const cfg = `${ep.trimEnd()}\n${providers}log:\n  level: ERROR\nglobal:\n  checkNewVersion: false\n  sendAnonymousUsage: false\n`;
+  const accessLog = opts.accessLog ? `accessLog:\n  filePath: ${opts.accessLog}\n  format: json\n` : "";
+  const cfg = `${ep.trimEnd()}\nproviders:\n${providers}${accessLog}log:\n  level: ERROR\n`
+    + "global:\n  checkNewVersion: false\n  sendAnonymousUsage: false\n";
   fs.writeFileSync(path.join(dir, "traefik.yaml"), cfg);
-  const p = new Proc("traefik", traefikBin(), [`--configfile=${path.join(dir, "traefik.yaml")}`, ...(opts.args ?? [])],
+  const p = new Proc("traefik", traefikBin(), [`--configfile=${path.join(dir, "traefik.yaml")}`],
     { env: { ...process.env, ...opts.env } });
   p.url = `http://127.0.0.1:${port}`;
   p.config = cfg;
