@@ -285,8 +285,9 @@ ${opts.forwardedFor ? "      proxy_set_header X-Forwarded-For $proxy_add_x_forwa
 
 /**
  * The Traefik binary: $TRAEFIK_BIN, else the one test/lb/traefik-build.sh
- * builds from its Go module and caches (minutes the first time, then
- * instant). Call it from a before() hook with a long timeout.
+ * builds from its Go module and caches (instant once cached; a cold build
+ * takes minutes, more than a test's timeout: `make test-lb` and run.sh
+ * build it first and set TRAEFIK_BIN).
  */
 let traefikPath = process.env.TRAEFIK_BIN;
 export function traefikBin() {
@@ -327,7 +328,8 @@ ${servers}
  * the file provider's configuration, or null with opts.providers, YAML for
  * the static providers section (another provider; opts.env: its
  * environment). opts.accessLog: a file for Traefik's JSON access log.
- * Resolves once a GET / through it reaches a node (the routes are loaded).
+ * Resolves once a GET / through it reaches a node (the routes are loaded),
+ * or once opts.ready(url) holds.
  */
 export async function startTraefik(entryPoints, dynamic, opts = {}) {
   const port = await freePort();
@@ -348,7 +350,7 @@ export async function startTraefik(entryPoints, dynamic, opts = {}) {
   p.url = `http://127.0.0.1:${port}`;
   p.config = cfg;
   p.exited.then(() => fs.rmSync(dir, { recursive: true, force: true }));
-  await upOrKilled(p, () => httpOK(`${p.url}/`), "traefik");
+  await upOrKilled(p, opts.ready ? () => opts.ready(p.url) : () => httpOK(`${p.url}/`), "traefik");
   return p;
 }
 

@@ -11,6 +11,10 @@
 // /readyz fails (the readiness probe) not serving either. Every client of
 // that node must get "transport close" and reconnect to another, nobody
 // else is disturbed, and Traefik's access log has no 400 (Session ID unknown).
+// First, the overlay alone (no IngressClass traefik) is ignored by Traefik
+// (404), until the traefik-ingressclass component is applied: a witness
+// Ingress of another class, for another host, tells when Traefik has read
+// the namespace.
 //
 // Run by run.sh with KUBECONFIG (admin token of the test apiserver),
 // KUBECTL, TRAEFIK_BIN and SWITCHBOARD_BIN set.
@@ -18,6 +22,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -70,6 +75,34 @@ ${nodes.map((n, i) => `  - addresses: ["${n.host}"]\n    conditions: ${cond[stat
 `;
 }
 
+/** An IngressClass and an Ingress of it for the host witness.invalid, to the same Service. */
+const WITNESS = `apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: witness}
+spec: {controller: traefik.io/ingress-controller}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: witness
+  annotations: {traefik.ingress.kubernetes.io/router.entrypoints: web}
+spec:
+  ingressClassName: witness
+  rules:
+    - host: witness.invalid
+      http:
+        paths:
+          - {path: /, pathType: Prefix, backend: {service: {name: switchboard, port: {name: http}}}}
+`;
+
+/** The status of GET / through url, with an optional Host header. */
+function status(url, host) {
+  return new Promise((resolve) => {
+    const req = http.get(`${url}/`, { headers: host ? { host } : {} }, (res) => { res.resume(); resolve(res.statusCode); });
+    req.on("error", () => resolve(0));
+  });
+}
+
 /** Traefik's access log: its entries, and those answered 400. */
 function accessEntries(file) {
   const all = fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
@@ -81,10 +114,10 @@ describe("the traefik overlay under Traefik's kubernetesIngress provider", { tim
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sb-k8s-traefik-"));
   const accessLog = path.join(dir, "access.json");
 
+  let ignoredWithoutClass;
   before(async () => {
-    const yaml = kubectl(["kustomize", path.join(here, "testdata/traefik-ingressclass")]);
     kubectl(["create", "namespace", NS]);
-    kubectl(["apply", "-n", NS, "-f", "-"], yaml);
+    kubectl(["apply", "-n", NS, "-f", "-"], kubectl(["kustomize", path.join(here, "../overlays/traefik")]) + "---\n" + WITNESS);
     flags = [...deploymentFlags(JSON.parse(kubectl(["get", "-n", NS, "deployment/switchboard", "-o", "json"]))),
       "--cluster-secret", "k8s-verify-secret"];
     redis = await startRedis();
@@ -93,7 +126,16 @@ describe("the traefik overlay under Traefik's kubernetesIngress provider", { tim
     traefik = await startTraefik(traefikEntryPoints(), null, {
       providers: `  kubernetesIngress:\n    namespaces: [${NS}]\n`,
       env: { KUBECONFIG: process.env.KUBECONFIG }, accessLog,
+      ready: async (url) => (await status(url, "witness.invalid")) === 200,
     });
+    ignoredWithoutClass = await status(traefik.url);
+    kubectl(["apply", "-n", NS, "-f", "-"], kubectl(["kustomize", path.join(here, "testdata/traefik-ingressclass")]));
+    kubectl(["delete", "-n", NS, "ingress/witness"]);
+    await until(async () => (await status(traefik.url)) === 200, 60_000, "the overlay's Ingress served once its IngressClass exists");
+  });
+
+  test("without the IngressClass traefik, Traefik ignores the overlay's Ingress", () => {
+    assert.equal(ignoredWithoutClass, 404, "GET / through Traefik before the IngressClass existed");
   });
   after(async () => {
     await traefik?.stop();
