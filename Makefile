@@ -96,9 +96,12 @@ test-admin: build
 test-interop: build
 	node --test test/interop/
 
-# 3 nodes + redis-server behind HAProxy (four modes) and nginx, 200 clients each.
+# 3 nodes + redis-server behind HAProxy (four modes), nginx and Traefik v3.6
+# (built from its Go module once, cached under ~/.cache/switchboard-traefik),
+# 200 clients each.
 test-lb: build
-	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node --test test/lb/
+	t=$$(bash test/lb/traefik-build.sh) && \
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard TRAEFIK_BIN=$$t node --test test/lb/
 
 # Rolling restart of 3 nodes under a broadcast to 300 clients (SIGTERM drain).
 test-rolling: build
@@ -119,8 +122,8 @@ bench-lb: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node test/lb/bench.mjs
 
 # deploy/kubernetes and the Helm chart checked by a real kube-apiserver (deploy/kubernetes/verify/README.md).
-test-k8s:
-	bash deploy/kubernetes/verify/run.sh
+test-k8s: build
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard bash deploy/kubernetes/verify/run.sh
 
 clean:
 	rm -rf $(BIN)

@@ -5,6 +5,11 @@
 // them: official clients on default transports must connect, upgrade and
 // exchange broadcasts, polling-only clients too; for nginx round-robin, a
 // draining node's 503s on handshakes must be retried on another node.
+// Traefik's two blocks (`traefik sticky`, the file provider's dynamic
+// configuration, and `traefik entrypoints`, the static one) run together,
+// with Traefik v3.6 built by test/lb/traefik-build.sh, in front of nodes
+// that share their ports on 127.0.1.11-13 (the block's single health-check
+// port) and do not forward: the cookie alone must keep polling on its node.
 //
 //   SWITCHBOARD_BIN=$PWD/bin/switchboard node --test test/lb/docs-configs.test.mjs
 import { after, before, describe, test } from "node:test";
@@ -13,12 +18,14 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { REPO_ROOT, connectClients, freePort, sleep, startCluster, startRedis, until } from "./lib.mjs";
+import {
+  REPO_ROOT, connectClients, freePort, sleep, startCluster, startClusterSharedPorts, startRedis, startTraefik, until,
+} from "./lib.mjs";
 
 const DOC = process.env.DOCS_FILE || path.join(REPO_ROOT, "docs/load-balancing.md");
 const N = Number(process.env.DOCS_CLIENTS || 90);
 const FREE = ["--stickiness-free", "--cluster-secret", "docs-test-secret"];
-const FLAGS = { free: FREE, cookie: [], "io-cookie": ["--cookie", "io"], source: [], hash: [] };
+const FLAGS = { free: FREE, cookie: [], "io-cookie": ["--cookie", "io"], source: [], hash: [], sticky: [] };
 
 /** {"haproxy free": text, ...} from the doc's marked blocks. */
 function blocks() {
@@ -39,6 +46,17 @@ function localise(cfg, nodes, port) {
   });
   const out = lines.join("\n").replace(/bind :80\b/, `bind 127.0.0.1:${port}`).replace(/listen 80;/, `listen 127.0.0.1:${port};`);
   assert.ok(!/10\.0\.0\.|:9090|\b80\b;/.test(out.replace(/#.*$/gm, "")), `addresses left in:\n${out}`);
+  return out;
+}
+
+/** The Traefik sticky block pointed at nodes of startClusterSharedPorts. */
+function localiseTraefik(cfg, nodes) {
+  const out = cfg.replace(/10\.0\.0\.1(\d):3000/g, (a, i) => {
+    const n = nodes[Number(i) - 1];
+    assert.ok(n, `no node for ${a}`);
+    return `${n.host}:${n.port}`;
+  }).replace(/\bport: 9090\b/, `port: ${nodes[0].iport}`);
+  assert.ok(!/10\.0\.0\.|9090/.test(out.replace(/#.*$/gm, "")), `addresses left in:\n${out}`);
   return out;
 }
 
@@ -118,13 +136,28 @@ describe("docs/load-balancing.md configurations", { timeout: 300_000 }, () => {
   after(async () => { await redis?.stop(); });
 
   test("the doc has the tested blocks", () => {
-    for (const k of ["haproxy free", "haproxy cookie", "haproxy io-cookie", "haproxy source", "nginx free", "nginx hash"]) {
+    for (const k of ["haproxy free", "haproxy cookie", "haproxy io-cookie", "haproxy source", "nginx free", "nginx hash",
+      "traefik sticky", "traefik entrypoints"]) {
       assert.ok(all[k], `docs/load-balancing.md lacks a "<!-- tested: ${k} -->" block`);
+    }
+  });
+
+  test("traefik sticky: as written in the doc, with its entry point", { timeout: 90_000 }, async (t) => {
+    assert.ok(all["traefik sticky"] && all["traefik entrypoints"], "the doc's Traefik blocks");
+    const nodes = await startClusterSharedPorts(3, redis.url, FLAGS.sticky);
+    let lb;
+    try {
+      lb = await startTraefik(all["traefik entrypoints"], localiseTraefik(all["traefik sticky"], nodes));
+      await exercise(lb.url, t);
+    } finally {
+      await lb?.stop();
+      await Promise.all(nodes.map((n) => n.stop()));
     }
   });
 
   for (const key of Object.keys(all)) {
     const [balancer, mode] = key.split(" ");
+    if (balancer === "traefik") continue;   // above
     test(`${balancer} ${mode}: as written in the doc`, { timeout: 90_000 }, async (t) => {
       const drainTest = balancer === "nginx" && mode === "free";
       const flags = [...FLAGS[mode], ...(drainTest ? ["--drain-window", "6s", "--shutdown-grace", "10s"] : [])];

@@ -1,6 +1,7 @@
 // Load-balancer suite: 3 Switchboard nodes + redis-server behind HAProxy
 // (round-robin without stickiness, cookie insertion, source hashing, the io
-// cookie) and nginx round-robin. In every mode 200 official clients connect
+// cookie), nginx round-robin and Traefik v3.6 (file provider: round-robin
+// without stickiness, and its sticky cookie). In every mode 200 official clients connect
 // with default transports, upgrade, and exchange broadcasts across nodes
 // with zero connect errors; polling-only clients too under round-robin; and
 // a killed node's clients reconnect to the others without disturbing anyone
@@ -8,7 +9,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  connectClients, sleep, startCluster, startHAProxy, startNginx, startRedis, until,
+  connectClients, sleep, startCluster, startClusterSharedPorts, startHAProxy, startNginx, startRedis,
+  startTraefik, traefikDynamic, traefikEntryPoints, until,
 } from "./lib.mjs";
 
 const N = Number(process.env.LB_CLIENTS || 200);
@@ -59,11 +61,14 @@ describe("load balancers", { timeout: 300_000 }, () => {
     { name: "HAProxy balance source", lb: "source", flags: [] },
     { name: "HAProxy with the io cookie", lb: "io-cookie", flags: ["--cookie", "io"] },
     { name: "nginx round-robin, no stickiness", lb: "nginx", flags: STICKINESS_FREE },
+    { name: "Traefik round-robin, no stickiness", lb: "traefik", flags: STICKINESS_FREE },
+    // Traefik's own cookie, nodes without forwarding: only a cookie that
+    // works keeps the polling requests on their session's node.
+    { name: "Traefik sticky cookie", lb: "traefik-sticky", flags: [] },
   ];
   for (const m of modes) {
     test(`${m.name}: ${N} clients, default transports`, { timeout: 90_000 }, async () => {
-      const nodes = await startCluster(3, redis.url, m.flags);
-      const lb = m.lb === "nginx" ? await startNginx(nodes) : await startHAProxy(nodes, m.lb);
+      const { nodes, lb } = await startBalanced(m.lb, m.flags);
       try {
         await scenario(lb.url, { expectUpgrade: true, expectSpread: m.lb !== "nginx" });
       } finally {
@@ -73,16 +78,33 @@ describe("load balancers", { timeout: 300_000 }, () => {
     });
   }
 
-  test(`HAProxy round-robin, no stickiness: ${N} polling-only clients`, { timeout: 90_000 }, async () => {
-    const nodes = await startCluster(3, redis.url, STICKINESS_FREE);
-    const lb = await startHAProxy(nodes, "roundrobin");
+  /** 3 nodes and the balancer of a mode in front (Traefik's share their ports: one health-check port). */
+  async function startBalanced(mode, flags) {
+    const traefik = mode.startsWith("traefik");
+    const nodes = traefik ? await startClusterSharedPorts(3, redis.url, flags) : await startCluster(3, redis.url, flags);
     try {
-      await scenario(lb.url, { transports: ["polling"], expectUpgrade: false });
-    } finally {
-      await lb.stop();
+      const lb = mode === "nginx" ? await startNginx(nodes)
+        : traefik ? await startTraefik(traefikEntryPoints(), traefikDynamic(nodes, { sticky: mode === "traefik-sticky" }))
+          : await startHAProxy(nodes, mode);
+      return { nodes, lb };
+    } catch (e) {
       await Promise.all(nodes.map((n) => n.stop()));
+      throw e;
     }
-  });
+  }
+
+  for (const mode of ["roundrobin", "traefik"]) {
+    const name = mode === "traefik" ? "Traefik" : "HAProxy";
+    test(`${name} round-robin, no stickiness: ${N} polling-only clients`, { timeout: 90_000 }, async () => {
+      const { nodes, lb } = await startBalanced(mode, STICKINESS_FREE);
+      try {
+        await scenario(lb.url, { transports: ["polling"], expectUpgrade: false });
+      } finally {
+        await lb.stop();
+        await Promise.all(nodes.map((n) => n.stop()));
+      }
+    });
+  }
 
   // With --recovery no WebSocket is proxied through a node that is not its
   // session's owner (a late upgrade re-homes its client instead, see

@@ -1,8 +1,9 @@
 // Helpers for the load-balancer suite: a cluster of Switchboard nodes on
 // loopback sharing one redis-server, fronted by HAProxy or nginx, all started
 // here on free ports and stopped by pid.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
+import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -95,8 +96,9 @@ export async function startRedis() {
 /**
  * Starts a Switchboard node; extra flags in `flags` (a flag given twice: the
  * last wins, so `--drain-window` may override the default 0s here). `ports`
- * ({port, iport}) restarts a node on the ports of a previous process. A
- * null `redisURL` starts a node of its own, without Redis.
+ * ({port, iport}) restarts a node on the ports of a previous process;
+ * `ports.host` listens on another loopback address than 127.0.0.1 (both
+ * listeners). A null `redisURL` starts a node of its own, without Redis.
  */
 export async function startNode(name, redisURL, flags = [], ports = {}) {
   // A free port can be taken by another process before the node binds it
@@ -111,23 +113,45 @@ export async function startNode(name, redisURL, flags = [], ports = {}) {
 }
 
 async function startNodeOnce(name, redisURL, flags, ports) {
+  const host = ports.host ?? "127.0.0.1";
   const port = ports.port ?? await freePort();
   const iport = ports.iport ?? await freePort();
-  const args = ["serve", "--listen", `127.0.0.1:${port}`, "--internal-listen", `127.0.0.1:${iport}`,
+  const args = ["serve", "--listen", `${host}:${port}`, "--internal-listen", `${host}:${iport}`,
     "--node-name", name, ...(redisURL ? ["--redis", redisURL] : []), "--log-level", "warn", "--drain-window", "0s", ...flags];
   const p = new Proc(name, BIN, args);
+  p.host = host;
   p.port = port;
   p.iport = iport;
-  p.url = `http://127.0.0.1:${port}`;
+  p.url = `http://${host}:${port}`;
   // A generous bound: on a busy machine a node can take many seconds to
   // start. A node that never gets ready is killed, so that it cannot keep
   // the test process alive.
   try {
-    await upOrKilled(p, () => httpOK(`http://127.0.0.1:${iport}/readyz`), name);
+    await upOrKilled(p, () => httpOK(`http://${host}:${iport}/readyz`), name);
   } catch (e) {
     throw new Error(`${e.message}; its log: ${p.log.slice(-2000)}`);
   }
   return p;
+}
+
+/**
+ * n nodes on the loopback addresses 127.0.1.11, 127.0.1.12, ... that all
+ * listen on the same two ports, as pods do: a balancer's single health-check
+ * port (Traefik's healthCheck.port) then fits every node, and so does one
+ * EndpointSlice port. The ports are retried when taken meanwhile.
+ */
+export async function startClusterSharedPorts(n, redisURL, flags) {
+  for (let attempt = 1; ; attempt++) {
+    const ports = { port: await freePort(), iport: await freePort() };
+    const nodes = [];
+    try {
+      for (let i = 1; i <= n; i++) nodes.push(await startNode(`node-${i}`, redisURL, flags, { ...ports, host: `127.0.1.${10 + i}` }));
+      return nodes;
+    } catch (e) {
+      await Promise.all(nodes.map((x) => x.kill("SIGKILL")));
+      if (attempt >= 3 || !/address already in use/.test(e.message)) throw e;
+    }
+  }
 }
 
 export async function startCluster(n, redisURL, flags) {
@@ -206,7 +230,7 @@ export async function haproxyStates(lb) {
 export async function nodeMetrics(nodes, names) {
   const sums = Object.fromEntries(names.map((n) => [n, 0]));
   for (const n of nodes) {
-    const text = await (await fetch(`http://127.0.0.1:${n.iport}/metrics`)).text();
+    const text = await (await fetch(`http://${n.host ?? "127.0.0.1"}:${n.iport}/metrics`)).text();
     for (const line of text.split("\n")) {
       if (line.startsWith("#")) continue;
       const m = line.match(/^([^\s{]+)(\{[^}]*\})?\s+(\S+)$/);
@@ -257,6 +281,86 @@ ${opts.forwardedFor ? "      proxy_set_header X-Forwarded-For $proxy_add_x_forwa
   p.url = `http://127.0.0.1:${port}`;
   await upOrKilled(p, () => httpOK(`${p.url}/`), "nginx");
   return p;
+}
+
+/**
+ * The Traefik binary: $TRAEFIK_BIN, else the one test/lb/traefik-build.sh
+ * builds from its Go module and caches (instant once cached; a cold build
+ * takes minutes, more than a test's timeout: `make test-lb` and run.sh
+ * build it first and set TRAEFIK_BIN).
+ */
+let traefikPath = process.env.TRAEFIK_BIN;
+export function traefikBin() {
+  traefikPath ??= execFileSync("bash", [path.join(REPO_ROOT, "test/lb/traefik-build.sh")],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  return traefikPath;
+}
+
+/**
+ * Traefik's dynamic configuration (file provider) for nodes started by
+ * startClusterSharedPorts: a router on the entry point web and a service
+ * with a health check on the internal port; opts.sticky: a sticky cookie.
+ */
+export function traefikDynamic(nodes, opts = {}) {
+  const servers = nodes.map((n) => `          - url: "http://${n.host}:${n.port}"`).join("\n");
+  return `http:
+  routers:
+    switchboard:
+      rule: "PathPrefix(\`/\`)"
+      entryPoints: [web]
+      service: switchboard
+  services:
+    switchboard:
+      loadBalancer:
+${opts.sticky ? "        sticky:\n          cookie:\n            name: sbnode\n" : ""}        healthCheck:
+          path: /readyz
+          port: ${nodes[0].iport}
+          interval: 500ms
+          timeout: 1s
+        servers:
+${servers}
+`;
+}
+
+/**
+ * Traefik. `entryPoints` is the static configuration's entryPoints section
+ * (YAML, its web address ":80", made a free loopback port here); `dynamic`
+ * the file provider's configuration, or null with opts.providers, YAML for
+ * the static providers section (another provider; opts.env: its
+ * environment). opts.accessLog: a file for Traefik's JSON access log.
+ * Resolves once a GET / through it reaches a node (the routes are loaded),
+ * or once opts.ready(url) holds.
+ */
+export async function startTraefik(entryPoints, dynamic, opts = {}) {
+  const port = await freePort();
+  const dir = tmpdir("sb-traefik-");
+  const ep = entryPoints.replace(/address: ":80"/, `address: "127.0.0.1:${port}"`);
+  assert.ok(ep.includes(`127.0.0.1:${port}`), `no address ":80" in\n${entryPoints}`);
+  let providers = opts.providers ?? "";
+  if (dynamic !== null) {
+    fs.writeFileSync(path.join(dir, "dynamic.yaml"), dynamic);
+    providers = `  file:\n    filename: ${path.join(dir, "dynamic.yaml")}\n`;
+  }
+  const accessLog = opts.accessLog ? `accessLog:\n  filePath: ${opts.accessLog}\n  format: json\n` : "";
+  const cfg = `${ep.trimEnd()}\nproviders:\n${providers}${accessLog}log:\n  level: ERROR\n`
+    + "global:\n  checkNewVersion: false\n  sendAnonymousUsage: false\n";
+  fs.writeFileSync(path.join(dir, "traefik.yaml"), cfg);
+  const p = new Proc("traefik", traefikBin(), [`--configfile=${path.join(dir, "traefik.yaml")}`],
+    { env: { ...process.env, ...opts.env } });
+  p.url = `http://127.0.0.1:${port}`;
+  p.config = cfg;
+  p.exited.then(() => fs.rmSync(dir, { recursive: true, force: true }));
+  await upOrKilled(p, opts.ready ? () => opts.ready(p.url) : () => httpOK(`${p.url}/`), "traefik");
+  return p;
+}
+
+/** Traefik's static entryPoints section: web, with opts.writeTimeout / opts.readTimeout if given. */
+export function traefikEntryPoints(opts = {}) {
+  const t = [["writeTimeout", opts.writeTimeout], ["readTimeout", opts.readTimeout]].filter(([, v]) => v !== undefined);
+  return `entryPoints:
+  web:
+    address: ":80"
+${t.length ? `    transport:\n      respondingTimeouts:\n${t.map(([k, v]) => `        ${k}: ${v}\n`).join("")}` : ""}`;
 }
 
 /**

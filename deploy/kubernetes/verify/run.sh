@@ -13,7 +13,10 @@
 # loopback ports, render every overlay with `kubectl kustomize` and the
 # Helm chart with every value set of verify/helm, `kubectl apply
 # --dry-run=server` each into a fresh namespace, and require deliberately
-# broken manifests and value sets to be rejected.
+# broken manifests and value sets to be rejected. Then the traefik overlay
+# for real, under Traefik v3.6's kubernetesIngress provider, with a rolling
+# drain of local nodes (traefik-drain.test.mjs; Traefik built by
+# test/lb/traefik-build.sh, cached).
 # Everything started here is stopped by pid on exit, whatever the exit.
 #
 # Environment:
@@ -21,6 +24,7 @@
 #   HELM_VERSION         helm.sh/helm/v4 version to build (default below)
 #   SWITCHBOARD_K8S_CACHE  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/switchboard-k8s)
 #   ETCD                 etcd binary (default: etcd on PATH, else /usr/bin/etcd)
+#   SWITCHBOARD_BIN      the switchboard binary for the Traefik drain (default bin/switchboard: make build)
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
@@ -252,6 +256,9 @@ fi
 
 ensure_built "$cache" binaries_ok build_k8s
 log "kube-apiserver and kubectl $K8S_VERSION from $bin"
+# Before the apiserver starts: a cold build takes minutes.
+traefik_bin=$(bash "$root/test/lb/traefik-build.sh") || die "building Traefik failed (test/lb/traefik-build.sh)"
+log "traefik from $traefik_bin"
 if [ $build_only -eq 1 ]; then echo "$bin"; exit 0; fi
 kubectl_bin="$bin/kubectl"
 
@@ -550,5 +557,15 @@ kc apply --dry-run=server --validate=strict -n verify-base -f "$tmp/bad-root.yam
 grep -q 'would violate PodSecurity "restricted' "$tmp/bad-root.out" ||
   { cat "$tmp/bad-root.out" >&2; die "no PodSecurity warning for a root pod template: is PodSecurity admission on?"; }
 log "root pod template drew the PodSecurity restricted warning, as expected"
+
+# ---------------------------------------------------------------- traefik
+traefik_drain() {
+  local sb=${SWITCHBOARD_BIN:-$root/bin/switchboard}
+  [ -x "$sb" ] || die "no switchboard binary at $sb (make build, or set SWITCHBOARD_BIN)"
+  log "the traefik overlay applied for real, Traefik's kubernetesIngress provider, a rolling drain (traefik-drain.test.mjs)"
+  KUBECONFIG="$tmp/kubeconfig" KUBECTL="$kubectl_bin" TRAEFIK_BIN="$traefik_bin" SWITCHBOARD_BIN="$sb" \
+    node --test "$here/traefik-drain.test.mjs" || die "the Traefik drain under the traefik overlay failed (above)"
+}
+traefik_drain
 
 log "all overlays and chart value sets accepted by kube-apiserver $K8S_VERSION, broken manifests and bad values rejected; took $(( $(date +%s) - t0 ))s"
