@@ -5,7 +5,7 @@
 // zishang520/socket.io and Centrifugo) on this machine, alternating, and
 // writes docs/benchmarks.md, its raw data and a plot of the sweeps.
 //
-//	go run ./bench/loadgen                   # the full matrix (about 20 minutes)
+//	go run ./bench/loadgen                   # the full matrix (about 40 minutes)
 //	go run ./bench/loadgen -smoke            # the harness works (< 30 s, nothing written)
 //	go run ./bench/loadgen -scenarios S2,S5 -runs 1 -out /tmp/b.md
 //
