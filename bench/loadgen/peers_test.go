@@ -97,3 +97,19 @@ func TestReportWhyNot(t *testing.T) {
 		t.Fatalf("advantage columns:\n%s", out)
 	}
 }
+
+// A stroke's timestamp is read in whichever form the server relays the
+// JSON number: as sent, or in Switchboard's canonical exponent form.
+func TestSentAtStroke(t *testing.T) {
+	for _, p := range []string{
+		`42["drawing",{"t":78383153152,"x0":0.1}]`,
+		`42["drawing",{"id":"1-0","x0":0.1,"color":"#1e90ff","t":7.8383153152e+10}]`,
+	} {
+		if ts, ok := sentAt([]byte(p)); !ok || ts != 78383153152 {
+			t.Fatalf("%s: %d, %v", p, ts, ok)
+		}
+	}
+	if ts, ok := sentAt([]byte(`42["tick","123:xx"]`)); !ok || ts != 123 {
+		t.Fatalf("tick: %d, %v", ts, ok)
+	}
+}

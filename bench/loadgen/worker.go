@@ -400,7 +400,14 @@ func sentAt(p []byte) (int64, bool) {
 		if i < 0 {
 			return 0, false
 		}
-		digits = p[i+len(drawingTime):]
+		// Switchboard's whiteboard relays the annotation in its canonical
+		// form, a JSON number such as 7.8383153152e+10: read it whole.
+		num := p[i+len(drawingTime):]
+		if j := bytes.IndexAny(num, ",}"); j >= 0 {
+			num = num[:j]
+		}
+		f, err := strconv.ParseFloat(string(num), 64)
+		return int64(f), err == nil
 	default:
 		return 0, false
 	}
