@@ -48,7 +48,7 @@ var whyNot = map[string]map[string]string{
 // peer is how a peer's binary is built from its module under bench/peers/.
 type peer struct {
 	dir   string   // the module
-	extra []string // other directories its build reads (hashed into the cache key)
+	extra []string // the directories of the main module its build reads (hashed into the cache key)
 	// args builds the binary at out, run in dir; version is the peer's
 	// version read from the module's go.mod.
 	args func(out, version string) []string
@@ -59,7 +59,7 @@ type peer struct {
 var peers = map[string]peer{
 	"zishang": {
 		dir:    "bench/peers/zishang",
-		extra:  []string{"bench/internal/mono"},
+		extra:  []string{"bench/internal/mono", "bench/internal/bloop"},
 		module: "github.com/zishang520/socket.io/servers/socket/v3",
 		args: func(out, _ string) []string {
 			return []string{"build", "-trimpath", "-o", out, "."}
