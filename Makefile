@@ -113,9 +113,12 @@ test-recovery: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node --test test/recovery/
 
 # The benchmark harness runs (a tiny smoke configuration; numbers are never
-# asserted). The full side-by-side run: bash bench/run.sh (docs/benchmarks.md).
+# asserted) for every server, the Go peers included (bench/peers/: built once,
+# cached in ~/.cache/switchboard-bench/; the first, cold build of Centrifugo
+# takes a few minutes). The full side-by-side run: bash bench/run.sh
+# (docs/benchmarks.md).
 test-bench: build
-	$(GO) run ./bench/loadgen -smoke -scenarios S1,S2,S3,S4,S5,S6,WB -switchboard $(BIN)/switchboard
+	$(GO) run ./bench/loadgen -smoke -scenarios S1,S2,S3,S4,S5,S6,WB -servers switchboard,node,zishang,centrifugo -switchboard $(BIN)/switchboard
 
 # Load-balancing costs (connect rate, polling round trip); not part of make test.
 bench-lb: build

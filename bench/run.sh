@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Side-by-side benchmarks, Switchboard vs Node's socket.io 4.8 (issue 7).
+# Side-by-side benchmarks, Switchboard vs Node's socket.io 4.8 (issue 7) and
+# the Go peers zishang520/socket.io and Centrifugo (issue 16; built once from
+# bench/peers/ and cached in ~/.cache/switchboard-bench/).
 #
-#   bash bench/run.sh                the full matrix (about 20 minutes; 2 cores
+#   bash bench/run.sh                the full matrix (about 40 minutes; 2 cores
 #                                    busy): rewrites docs/benchmarks.md (between
 #                                    its markers), docs/benchmarks.json and .png
 #   bash bench/run.sh --head ...     the same, with the Go server built from the
@@ -39,5 +41,5 @@ fi
 command -v gnuplot >/dev/null || echo "bench: gnuplot not found (apt-get install gnuplot-nox): no plot" >&2
 (cd "$src" && go build -o "$tmp/goserver" ./bench/goserver)
 (cd "$src" && go build -o "$tmp/loadgen" ./bench/loadgen)
-echo "bench: $(nproc) CPUs, loadavg $(cut -d' ' -f1-3 /proc/loadavg); the full matrix takes about 20 minutes" >&2
+echo "bench: $(nproc) CPUs, loadavg $(cut -d' ' -f1-3 /proc/loadavg); the full matrix takes about 40 minutes" >&2
 "$tmp/loadgen" -goserver "$tmp/goserver" -commit "$commit" "$@"

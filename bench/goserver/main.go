@@ -40,14 +40,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strconv"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/switchboard-io/switchboard/adapter/redis"
-	"github.com/switchboard-io/switchboard/bench/internal/mono"
+	"github.com/switchboard-io/switchboard/bench/internal/bloop"
 	"github.com/switchboard-io/switchboard/engineio"
 	"github.com/switchboard-io/switchboard/internal/memtune"
 	"github.com/switchboard-io/switchboard/socketio"
@@ -113,19 +110,7 @@ func main() {
 
 	mux := http.NewServeMux()
 	mux.Handle(io.Path(), io)
-	mux.HandleFunc("/bench/broadcast", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		rate, _ := strconv.ParseFloat(q.Get("rate"), 64)
-		ms, _ := strconv.Atoi(q.Get("duration"))
-		size, _ := strconv.Atoi(q.Get("size"))
-		rooms, _ := strconv.Atoi(q.Get("rooms"))
-		b.start(rate, time.Duration(ms)*time.Millisecond, size, rooms)
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("/bench/stop", func(w http.ResponseWriter, _ *http.Request) {
-		b.stop()
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	bloop.Handle(mux, b.start, b.stop)
 	mux.HandleFunc("/bench/drop-all", func(w http.ResponseWriter, _ *http.Request) {
 		conns := io.Engine().Conns()
 		for _, c := range conns {
@@ -198,69 +183,20 @@ func main() {
 	}
 }
 
-// broadcaster runs one broadcast loop at a time. The loop is the same as the
-// Node server's: every 5 ms it emits the broadcasts due since the start
-// (rate × elapsed), each with a fresh timestamp, so a server that falls
-// behind catches up in bursts and the offered rate is kept.
+// broadcaster is the broadcast loop (bench/internal/bloop) of namespace ns.
 type broadcaster struct {
-	ns *socketio.Namespace
-
-	mu   sync.Mutex
-	quit chan struct{}
+	ns   *socketio.Namespace
+	loop bloop.Loop
 }
 
 func (b *broadcaster) start(rate float64, d time.Duration, size, rooms int) {
-	b.stop()
-	if rate <= 0 || d <= 0 {
-		return
-	}
-	quit := make(chan struct{})
-	b.mu.Lock()
-	b.quit = quit
-	b.mu.Unlock()
-	go b.run(quit, rate, d, size, rooms)
+	b.loop.Ticks(rate, d, size, rooms, func(room, tick string) {
+		if room != "" {
+			_ = b.ns.To(room).Emit(context.Background(), "tick", tick)
+		} else {
+			_ = b.ns.Emit(context.Background(), "tick", tick)
+		}
+	})
 }
 
-func (b *broadcaster) stop() {
-	b.mu.Lock()
-	if b.quit != nil {
-		close(b.quit)
-		b.quit = nil
-	}
-	b.mu.Unlock()
-}
-
-func (b *broadcaster) run(quit chan struct{}, rate float64, d time.Duration, size, rooms int) {
-	pad := strings.Repeat("x", max(size, 1))
-	names := make([]string, rooms)
-	for i := range names {
-		names[i] = "r" + strconv.Itoa(i)
-	}
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	start := time.Now()
-	sent := 0
-	buf := make([]byte, 0, 32)
-	for {
-		select {
-		case <-quit:
-			return
-		case <-t.C:
-		}
-		el := time.Since(start)
-		if el >= d {
-			return
-		}
-		due := int(el.Seconds() * rate)
-		for ; sent < due; sent++ {
-			buf = strconv.AppendInt(buf[:0], mono.Micros(), 10)
-			buf = append(buf, ':')
-			payload := string(buf) + pad[:max(0, size-len(buf))]
-			if rooms > 0 {
-				_ = b.ns.To(names[sent%rooms]).Emit(context.Background(), "tick", payload)
-			} else {
-				_ = b.ns.Emit(context.Background(), "tick", payload)
-			}
-		}
-	}
-}
+func (b *broadcaster) stop() { b.loop.Stop() }

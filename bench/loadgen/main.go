@@ -1,10 +1,11 @@
 // Command loadgen is Switchboard's side-by-side benchmark harness (issue 7):
 // it runs the same scenarios with the same load generator against
-// Switchboard (bench/goserver) and Node's socket.io 4.8
-// (bench/node-server.mjs) on this machine, alternating, and writes
-// docs/benchmarks.md, its raw data and a plot of the sweeps.
+// Switchboard (bench/goserver), Node's socket.io 4.8
+// (bench/node-server.mjs) and the Go peers of issue 16 (peers.go:
+// zishang520/socket.io and Centrifugo) on this machine, alternating, and
+// writes docs/benchmarks.md, its raw data and a plot of the sweeps.
 //
-//	go run ./bench/loadgen                   # the full matrix (about 20 minutes)
+//	go run ./bench/loadgen                   # the full matrix (about 40 minutes)
 //	go run ./bench/loadgen -smoke            # the harness works (< 30 s, nothing written)
 //	go run ./bench/loadgen -scenarios S2,S5 -runs 1 -out /tmp/b.md
 //
@@ -35,7 +36,7 @@ func main() {
 		smoke      = flag.Bool("smoke", false, "tiny configuration that checks the harness runs (< 30 s); writes nothing unless -out is given")
 		scenarios  = flag.String("scenarios", "S1,S2,S3,S4,S5,S6", "scenarios to run, comma-separated")
 		runs       = flag.Int("runs", 3, "runs of each scenario per server")
-		servers    = flag.String("servers", "switchboard,node", "servers to compare")
+		servers    = flag.String("servers", strings.Join(allServers, ","), "servers to compare: "+strings.Join(allServers, ", "))
 		out        = flag.String("out", "docs/benchmarks.md", "report to write (empty: none)")
 		jsonOut    = flag.String("json", "", "raw results to write (default: the report's name with .json)")
 		plot       = flag.String("plot", "", "PNG plot of the sweeps (default: the report's name with .png; needs gnuplot)")
@@ -93,6 +94,14 @@ func main() {
 	if *commit != "" {
 		mi.Commit = *commit
 	}
+	for k, v := range peerVersions() {
+		if _, ok := env.peers[k]; ok {
+			if mi.Peers == nil {
+				mi.Peers = map[string]string{}
+			}
+			mi.Peers[k] = v
+		}
+	}
 	rep := &report{Machine: mi, Started: time.Now().UTC().Format(time.RFC3339),
 		Runs: *runs, Smoke: *smoke, LoadBefore: loadavg()}
 	if *smoke {
@@ -109,6 +118,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "loadgen: unknown scenario", sc)
 			os.Exit(2)
 		}
+		rep.Skipped = append(rep.Skipped, skipsOf(env.servers, strings.TrimSpace(sc))...)
 		t0 := time.Now()
 		la := loadavg()
 		rs, err := fn(env, rep.Runs)
@@ -168,6 +178,8 @@ type env struct {
 	// workerWrap prefixes the workers' command line (taskset in the
 	// pinned whiteboard configuration).
 	workerWrap []string
+	// peers are the peers' binaries (peers.go), by kind.
+	peers map[string]string
 	// switchboard is the `switchboard` binary of the whiteboard scenarios,
 	// built on first use unless -switchboard names one.
 	switchboard string
@@ -198,6 +210,16 @@ func newEnv(smoke bool, servers []string, goserver string) (*env, error) {
 			return nil, fmt.Errorf("building bench/goserver: %w", err)
 		}
 	}
+	e.peers = map[string]string{}
+	for _, k := range servers {
+		if _, ok := peers[k]; ok {
+			if e.peers[k], err = peerBinary(k); err != nil {
+				return nil, err
+			}
+		} else if !slices.Contains(allServers, k) {
+			return nil, fmt.Errorf("unknown server %q (servers: %s)", k, strings.Join(allServers, ", "))
+		}
+	}
 	if slices.Contains(servers, "node") {
 		if e.node, err = exec.LookPath("node"); err != nil {
 			return nil, err
@@ -226,6 +248,8 @@ type machine struct {
 	Redis    string `json:"redis"`
 	Commit   string `json:"commit"`
 	FDLimit  string `json:"fdLimit"`
+	// Peers are the versions of the peers run (peers.go), by kind.
+	Peers map[string]string `json:"peers,omitempty"`
 }
 
 func machineInfo() machine {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,28 +21,6 @@ import (
 )
 
 // ---- /proc readings ----
-
-const clkTck = 100 // USER_HZ on Linux
-
-// cpuTicks returns utime+stime of pid, in clock ticks.
-func cpuTicks(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name may hold spaces: fields count from the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s
-}
 
 // rssBytes returns VmRSS of pid.
 func rssBytes(pid int) int64 {
@@ -106,6 +83,7 @@ type proc struct {
 
 // startProc starts argv with stdout piped; ready reads stdout lines until
 // it returns true (and may keep what it needs), then stdout goes to the log.
+// With a nil ready, stdout goes to the log from the start.
 func startProc(name, logDir string, env []string, ready func(line string) bool, argv ...string) (*proc, error) {
 	logf, err := os.Create(filepath.Join(logDir, name+".log"))
 	if err != nil {
@@ -136,6 +114,14 @@ func startProc(name, logDir string, env []string, ready func(line string) bool, 
 		close(lines)
 	}()
 	go func() { _ = cmd.Wait(); close(p.done) }()
+	if ready == nil { // the caller finds out itself when p is ready
+		go func() {
+			for l := range lines {
+				fmt.Fprintln(logf, l)
+			}
+		}()
+		return p, nil
+	}
 	timeout := time.After(20 * time.Second)
 	for {
 		select {
@@ -178,9 +164,33 @@ func (p *proc) stop() {
 // server is one running node under test.
 type server struct {
 	*proc
-	kind     string // "switchboard" or "node"
+	kind     string // one of allServers
 	addr     string // public host:port
 	internal string // Switchboard only: /metrics and /debug/pprof
+	// pub is Centrifugo's broadcast loop, which the driver runs (the
+	// other servers run theirs, started by /bench/broadcast).
+	pub *publisher
+}
+
+// broadcast starts the server's broadcast loop: rate broadcasts a second
+// for d, of size bytes, to everyone (rooms = 0) or to rooms r0..r(rooms-1)
+// in turn.
+func (s *server) broadcast(rate float64, d time.Duration, size, rooms int) error {
+	if s.pub != nil {
+		s.pub.start(rate, d, size, rooms)
+		return nil
+	}
+	_, err := s.get(fmt.Sprintf("/bench/broadcast?rate=%g&duration=%d&size=%d&rooms=%d", rate, d.Milliseconds(), size, rooms))
+	return err
+}
+
+// stopBroadcast stops the broadcast loop.
+func (s *server) stopBroadcast() {
+	if s.pub != nil {
+		s.pub.stop()
+		return
+	}
+	_, _ = s.get("/bench/stop")
 }
 
 func (s *server) url() string { return "http://" + s.addr + "/" }
@@ -232,6 +242,10 @@ type serverStats struct {
 
 func (s *server) stats() serverStats {
 	var st serverStats
+	if s.kind == "centrifugo" {
+		st.Clients = s.centrifugoClients()
+		return st
+	}
 	if b, err := s.get("/bench/stats"); err == nil {
 		_ = json.Unmarshal([]byte(b), &st)
 	}

@@ -24,7 +24,9 @@ type report struct {
 	// TCP (see writeFloor).
 	WriteFloorMicros float64       `json:"writeFloorMicros"`
 	Scenarios        []scenarioRun `json:"scenarios"`
-	Results          []result      `json:"results"`
+	// Skipped are the scenarios a server of the run does not run, and why.
+	Skipped []skip   `json:"skipped,omitempty"`
+	Results []result `json:"results"`
 }
 
 type scenarioRun struct {
@@ -55,10 +57,14 @@ var metrics = map[string]metricInfo{
 	"p50_ms":                    {"latency p50 (ms)", false, 3},
 	"p99_ms":                    {"latency p99 (ms)", false, 3},
 	"cpu_us_per_delivery":       {"server CPU per delivery (µs)", false, 2},
+	"cpu_user_us_per_delivery":  {"of which user space (µs)", false, 2},
+	"cpu_sys_us_per_delivery":   {"of which kernel, system time (µs)", false, 2},
 	"redis_cpu_us_per_delivery": {"redis-server CPU per delivery (µs)", false, 2},
 	"gen_cpu_us_per_delivery":   {"load generator CPU per delivery (µs)", false, 2},
 	"acks_per_s":                {"acks/s", true, 0},
 	"cpu_us_per_ack":            {"server CPU per ack (µs)", false, 1},
+	"cpu_user_us_per_ack":       {"of which user space (µs)", false, 1},
+	"cpu_sys_us_per_ack":        {"of which kernel, system time (µs)", false, 1},
 	"reconnect_all_s":           {"time until all reconnected (s)", false, 2},
 	"reconnects_per_s":          {"reconnects/s", true, 0},
 	"baseline_p99_ms":           {"p99, every client reading (ms)", false, 2},
@@ -71,16 +77,17 @@ var metrics = map[string]metricInfo{
 // Rows shown per scenario, in order.
 var shown = map[string][]string{
 	"S1":    {"rss_kb_per_conn", "heap_kb_per_conn", "heap_alloc_kb_per_conn", "stack_kb_per_conn", "goroutines_per_conn", "connects_per_s", "rss_mb", "slope_kb_per_conn", "rss_100k_mb"},
-	"S2":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery"},
-	"S3":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery", "redis_cpu_us_per_delivery"},
-	"S4":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery"},
-	"S5":    {"p50_ms", "p99_ms", "acks_per_s", "cpu_us_per_ack"},
+	"S2":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery", "cpu_user_us_per_delivery", "cpu_sys_us_per_delivery"},
+	"S3":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery", "cpu_user_us_per_delivery", "cpu_sys_us_per_delivery", "redis_cpu_us_per_delivery"},
+	"S4":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery", "cpu_user_us_per_delivery", "cpu_sys_us_per_delivery"},
+	"S5":    {"p50_ms", "p99_ms", "acks_per_s", "cpu_us_per_ack", "cpu_user_us_per_ack", "cpu_sys_us_per_ack"},
 	"S6":    {"reconnect_all_s", "reconnects_per_s", "baseline_p99_ms", "fast_p99_ms", "fast_delivered_per_s", "rss_growth_mb", "slow_disconnects"},
 	"WB":    whiteboardShown,
 	"WBpin": whiteboardShown,
 }
 
-var whiteboardShown = []string{"connects_per_s", "rss_kb_per_conn", "rss_mb", "delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery"}
+var whiteboardShown = []string{"connects_per_s", "rss_kb_per_conn", "rss_mb", "delivered_per_s", "p50_ms", "p99_ms",
+	"cpu_us_per_delivery", "cpu_user_us_per_delivery", "cpu_sys_us_per_delivery"}
 
 // reportOrder is the order of the scenarios' tables in the report.
 var reportOrder = []string{"S1", "S2", "S3", "S4", "S5", "S6", "WB", "WBpin"}
@@ -222,8 +229,13 @@ func writeReport(rep *report, path, plot string) error {
 		rep.Started, rep.Seconds, rep.Runs)
 	w("| machine | |\n|---|---|\n")
 	w("| CPU | %d × %s |\n| memory | %s GiB |\n| kernel | %s |\n| open files per process | %s |\n", m.CPUs, m.CPUModel, m.MemGiB, m.Kernel, m.FDLimit)
-	w("| Go | %s |\n| Node | %s, socket.io %s, @socket.io/redis-adapter %s |\n| redis-server | %s |\n| commit | %s |\n",
-		m.Go, m.Node, m.SocketIO, m.RedisAd, m.Redis, m.Commit)
+	w("| Go | %s |\n| Node | %s, socket.io %s, @socket.io/redis-adapter %s |\n", m.Go, m.Node, m.SocketIO, m.RedisAd)
+	for _, k := range allServers {
+		if v, ok := m.Peers[k]; ok {
+			w("| %s | %s; built with %s |\n", serverNames[k], v, m.Go)
+		}
+	}
+	w("| redis-server | %s |\n| commit | %s |\n", m.Redis, m.Commit)
 	w("| load average before → after | %s → %s |\n", rep.LoadBefore, rep.LoadAfter)
 	if rep.WriteFloorMicros > 0 {
 		w("| kernel floor: CPU of one 113-byte write(2) on loopback TCP (1,000 connections, writer thread) | %.2f µs |\n", rep.WriteFloorMicros)
@@ -259,8 +271,9 @@ func writeReport(rep *report, path, plot string) error {
 		}
 	}
 
+	cols := columns(rs, rep.Skipped)
 	for _, sc := range reportOrder {
-		writeScenario(w, sc, configs, rs, agg)
+		writeScenario(w, sc, cols, configs, rs, agg, rep.Skipped)
 	}
 	w("%s\n", endMarker)
 
@@ -275,8 +288,10 @@ func writeReport(rep *report, path, plot string) error {
 }
 
 // writeScenario writes the table of scenario sc (nothing if it did not run):
-// every configuration and metric shown, both servers and the ratio.
-func writeScenario(w func(string, ...any), sc string, configs []string, rs []result, agg map[key]stats) {
+// every configuration and metric shown, a column per server of cols, and
+// Switchboard's advantage over each of the others. A server that does not
+// run sc says why in the first row of its column.
+func writeScenario(w func(string, ...any), sc string, cols, configs []string, rs []result, agg map[key]stats, skips []skip) {
 	var cfgs []string
 	for _, c := range configs {
 		if strings.HasPrefix(c, sc+"|") {
@@ -293,25 +308,58 @@ func writeScenario(w func(string, ...any), sc string, configs []string, rs []res
 	if len(cfgs) == 0 {
 		return
 	}
-	w("### %s\n\n", titles[sc])
-	w("| configuration | metric | Switchboard (min–max) | Node (min–max) | Switchboard advantage (medians) |\n|---|---|---|---|---|\n")
-	mixed := false
+	why := map[string]string{}
+	for _, s := range skips {
+		if s.Scenario == sc {
+			why[s.Server] = s.Why
+		}
+	}
+	var others []string // compared with Switchboard
+	if slices.Contains(cols, "switchboard") {
+		others = slices.DeleteFunc(slices.Clone(cols), func(s string) bool { return s == "switchboard" || why[s] != "" })
+	}
+	w("### %s\n\n| configuration | metric |", titles[sc])
+	for _, c := range cols {
+		w(" %s (min–max) |", serverNames[c])
+	}
+	for _, o := range others {
+		w(" Switchboard advantage over %s (medians) |", serverNames[o])
+	}
+	w("\n|---|---|%s\n", strings.Repeat("---|", len(cols)+len(others)))
+	mixed, first := false, true
 	for _, c := range cfgs {
 		for _, metric := range shown[sc] {
 			info := metrics[metric]
-			sb, okS := agg[key{sc, c, "switchboard", metric}]
-			nd, okN := agg[key{sc, c, "node", metric}]
 			if _, ok := agg[key{sc, c, "mixed", metric}]; ok {
 				mixed = true
 			}
-			if !okS && !okN {
+			var cells []string
+			measured := false
+			for _, col := range cols {
+				st, ok := agg[key{sc, c, col, metric}]
+				measured = measured || ok
+				switch {
+				case why[col] != "" && first:
+					cells = append(cells, why[col])
+				case why[col] != "":
+					cells = append(cells, "—")
+				default:
+					cells = append(cells, fmtRange(st, ok, info.prec))
+				}
+			}
+			if !measured {
 				continue
 			}
-			adv := "—"
-			if okS && okN {
-				adv = advantage(sb, nd, info.higher)
+			first = false
+			sb, okS := agg[key{sc, c, "switchboard", metric}]
+			for _, o := range others {
+				adv := "—"
+				if st, ok := agg[key{sc, c, o, metric}]; ok && okS {
+					adv = advantage(sb, st, info.higher)
+				}
+				cells = append(cells, adv)
 			}
-			w("| %s | %s | %s | %s | %s |\n", c, info.label, fmtRange(sb, okS, info.prec), fmtRange(nd, okN, info.prec), adv)
+			w("| %s | %s | %s |\n", c, info.label, strings.Join(cells, " | "))
 		}
 	}
 	w("\n")
@@ -391,20 +439,20 @@ func writePlot(rep *report, agg map[key]stats, out string) error {
 	}
 	// Colour by server (a lighter shade and a dashed line for the second
 	// variant), point type by server.
-	colors := map[string][2]string{"switchboard": {"#1f4e9c", "#3fa7d6"}, "node": {"#c0392b", "#f39c12"}, "mixed": {"#2ca02c", "#2ca02c"}}
-	points := map[string]int{"switchboard": 7, "node": 5, "mixed": 9}
-	names := map[string]string{"switchboard": "Switchboard", "node": "Node", "mixed": "mixed"}
+	colors := map[string][2]string{"switchboard": {"#1f4e9c", "#3fa7d6"}, "node": {"#c0392b", "#f39c12"}, "mixed": {"#2ca02c", "#2ca02c"},
+		"zishang": {"#6a3d9a", "#b48ed6"}, "centrifugo": {"#555555", "#999999"}}
+	points := map[string]int{"switchboard": 7, "node": 5, "mixed": 9, "zishang": 11, "centrifugo": 13}
 	var panels []panel
 	add := func(p panel, sc string, variants []string, match func(string) func(string) (float64, bool), metric string, scale float64) {
 		for vi, v := range variants {
-			for _, srv := range []string{"switchboard", "node", "mixed"} {
+			for _, srv := range append(slices.Clone(allServers), "mixed") {
 				rows := collect(sc, match(v), srv, metric, scale)
 				if len(rows) == 0 {
 					continue
 				}
 				f := write(fmt.Sprintf("%s-%s-%s-%d", sc, metric, srv, len(p.lines)), rows)
 				style := fmt.Sprintf("lc rgb '%s' dt %d pt %d", colors[srv][vi%2], 1+vi%2, points[srv])
-				p.lines = append(p.lines, series{f, names[srv] + " " + strings.TrimSuffix(v, ", ") + "|" + style})
+				p.lines = append(p.lines, series{f, serverNames[srv] + " " + strings.TrimSuffix(v, ", ") + "|" + style})
 			}
 		}
 		panels = append(panels, p)
@@ -421,7 +469,7 @@ func writePlot(rep *report, agg map[key]stats, out string) error {
 
 	var g strings.Builder
 	fmt.Fprintf(&g, "set terminal pngcairo size 1400,1350 font 'Sans,10'\nset output '%s'\n", out)
-	fmt.Fprintf(&g, "set multiplot layout 3,2 title 'Switchboard vs Node socket.io %s — %d × %s (medians, bars min–max)'\n",
+	fmt.Fprintf(&g, "set multiplot layout 3,2 title 'Switchboard, Node socket.io %s and the Go peers — %d × %s (medians, bars min–max)'\n",
 		rep.Machine.SocketIO, rep.Machine.CPUs, strings.ReplaceAll(rep.Machine.CPUModel, "'", ""))
 	g.WriteString("set grid\nset key top left font ',9'\nset style data linespoints\n")
 	for _, p := range panels {

@@ -52,13 +52,27 @@ const (
 	deliveryWindow = 4 * time.Second
 )
 
-// order alternates the servers run by run: A B, B A, A B...
-func order(e *env, run int) []string {
-	s := slices.Clone(e.servers)
+// order alternates the servers that run scenario sc, run by run: A B,
+// B A, A B...
+func order(e *env, sc string, run int) []string {
+	var s []string
+	for _, k := range e.servers {
+		if _, no := whyNot[k][sc]; !no {
+			s = append(s, k)
+		}
+	}
 	if run%2 == 0 {
 		slices.Reverse(s)
 	}
 	return s
+}
+
+// protoFor returns the protocol of the workers' clients of server kind.
+func protoFor(kind string) string {
+	if kind == "centrifugo" {
+		return protoCentrifugo
+	}
+	return ""
 }
 
 func logf(format string, args ...any) {
@@ -96,6 +110,13 @@ func startServer(e *env, kind, redisURL string, maxQueue int) (*server, error) {
 		if redisURL != "" {
 			argv = append(argv, "--redis", redisURL)
 		}
+	case "zishang":
+		argv = []string{e.peers[kind]}
+		if redisURL != "" {
+			argv = append(argv, "-redis", redisURL)
+		}
+	case "centrifugo":
+		return startCentrifugo(e, redisURL)
 	default:
 		return nil, fmt.Errorf("unknown server %q", kind)
 	}
@@ -140,6 +161,7 @@ func (s *server) setAddrs(line, addrKey string) {
 // group is the raw clients of one measurement, over several workers.
 type group struct {
 	e       *env
+	proto   string // the clients' protocol (command.Proto)
 	workers []*workerProc
 	loads   []int // clients held by each worker
 	n       int
@@ -196,7 +218,7 @@ func (g *group) connectSlow(n int, urls []string, perRoom, rooms, every, rcvBuf 
 		wg.Add(1)
 		go func(i int, w *workerProc, base int) {
 			defer wg.Done()
-			a, err := w.do(command{Op: "connect", URLs: urls, N: shares[i], Base: base, Src: w.src,
+			a, err := w.do(command{Op: "connect", Proto: g.proto, URLs: urls, N: shares[i], Base: base, Src: w.src,
 				Conc: connectConc, PerRoom: perRoom, Rooms: rooms, Every: every, RcvBuf: rcvBuf})
 			if err == nil && a.Failed > 0 {
 				err = fmt.Errorf("%d of %d connections failed: %s", a.Failed, shares[i], a.FirstErr)
@@ -260,46 +282,6 @@ func (g *group) close() {
 	wg.Wait()
 }
 
-// ---- CPU accounting ----
-
-type cpuSnap struct {
-	t          time.Time
-	ticks      map[int]int64
-	busy, tot  int64
-	driverTick int64
-}
-
-func takeCPU(pids ...int) cpuSnap {
-	s := cpuSnap{t: time.Now(), ticks: map[int]int64{}}
-	for _, p := range pids {
-		s.ticks[p] = cpuTicks(p)
-	}
-	s.driverTick = cpuTicks(os.Getpid())
-	s.busy, s.tot = systemTicks()
-	return s
-}
-
-// usedMicros returns the CPU time pids used between a and b, in µs.
-func usedMicros(a, b cpuSnap, pids ...int) float64 {
-	var t int64
-	for _, p := range pids {
-		t += b.ticks[p] - a.ticks[p]
-	}
-	return float64(t) * 1e6 / clkTck
-}
-
-// otherCores returns the CPU used between a and b by every process not
-// measured (other users of the machine), in cores.
-func otherCores(a, b cpuSnap) float64 {
-	var ours int64
-	for p := range b.ticks {
-		ours += b.ticks[p] - a.ticks[p]
-	}
-	ours += b.driverTick - a.driverTick
-	other := float64((b.busy-a.busy)-ours) / clkTck
-	return max(other, 0) / b.t.Sub(a.t).Seconds()
-}
-
 // ---- broadcast measurement ----
 
 type bcastSpec struct {
@@ -348,8 +330,7 @@ func measureBroadcast(servers []*server, g *group, spec bcastSpec) (map[string]f
 	}
 	dur := spec.warmup + spec.window + 200*time.Millisecond
 	for _, s := range servers {
-		q := fmt.Sprintf("/bench/broadcast?rate=%g&duration=%d&size=%d&rooms=%d", bps, dur.Milliseconds(), spec.size, spec.rooms)
-		if _, err := s.get(q); err != nil {
+		if err := s.broadcast(bps, dur, spec.size, spec.rooms); err != nil {
 			return nil, err
 		}
 	}
@@ -390,8 +371,8 @@ func measureBroadcast(servers []*server, g *group, spec bcastSpec) (map[string]f
 		"other_cores":     otherCores(c0, c1),
 		"clients_lost":    float64(snap.Closed),
 	}
+	perUnit(m, "cpu", "delivery", c0, c1, float64(snap.Recv), spids...)
 	if snap.Recv > 0 {
-		m["cpu_us_per_delivery"] = usedMicros(c0, c1, spids...) / float64(snap.Recv)
 		m["gen_cpu_us_per_delivery"] = usedMicros(c0, c1, g.pids()...) / float64(snap.Recv)
 		if len(spec.extraPids) > 0 {
 			m["redis_cpu_us_per_delivery"] = usedMicros(c0, c1, spec.extraPids...) / float64(snap.Recv)
@@ -402,7 +383,7 @@ func measureBroadcast(servers []*server, g *group, spec bcastSpec) (map[string]f
 	time.Sleep(max(0, dur-time.Since(issued)))
 	_, err = g.drain()
 	for _, s := range servers {
-		_, _ = s.get("/bench/stop")
+		s.stopBroadcast()
 	}
 	return m, err
 }
@@ -488,7 +469,7 @@ func scenarioIdle(e *env, runs int) ([]result, error) {
 	var out []result
 	var errs error
 	for run := 1; run <= runs; run++ {
-		for _, kind := range order(e, run) {
+		for _, kind := range order(e, "S1", run) {
 			rs, err := idleRun(e, kind, run, levels)
 			out = append(out, rs...)
 			errs = errors.Join(errs, err)
@@ -509,7 +490,7 @@ func idleRun(e *env, kind string, run int, levels []int) ([]result, error) {
 	rss0, g0 := rssBytes(s.pid), s.goroutines()
 	heap0, stack0 := s.metric("go_memstats_heap_inuse_bytes"), s.metric("go_memstats_stack_inuse_bytes")
 	alloc0 := s.metric("go_memstats_heap_alloc_bytes")
-	g := &group{e: e}
+	g := &group{e: e, proto: protoFor(kind)}
 	defer g.close()
 	// Three workers from the start: the connections of every level come
 	// from three processes (three source addresses) in parallel.
@@ -573,7 +554,7 @@ func scenarioBroadcast(e *env, runs int) ([]result, error) {
 	var errs error
 	for run := 1; run <= runs; run++ {
 		for _, n := range clients {
-			for _, kind := range order(e, run) {
+			for _, kind := range order(e, "S2", run) {
 				rs, err := broadcastRun(e, "S2", []string{kind}, kind, run, n, rates, 0)
 				out = append(out, rs...)
 				errs = errors.Join(errs, err)
@@ -609,7 +590,7 @@ func broadcastRun(e *env, scenario string, kinds []string, label string, run, n 
 		servers = append(servers, s)
 		urls = append(urls, s.url())
 	}
-	g := &group{e: e}
+	g := &group{e: e, proto: protoFor(kinds[0])}
 	defer g.close()
 	perRoom := 0
 	if rooms > 0 {
@@ -661,21 +642,25 @@ func scenarioCluster(e *env, runs int) ([]result, error) {
 	n := 5000
 	rates := []float64{20000, 50000, 100000, 200000}
 	nodes := []int{2, 3}
+	mixed := slices.Contains(e.servers, "node") && slices.Contains(e.servers, "switchboard")
 	if e.smoke {
-		n, rates, nodes = 60, []float64{2000}, nil // the mixed cluster covers both servers
+		n, rates, nodes = 60, []float64{2000}, []int{2}
 	}
 	var out []result
 	var errs error
 	for run := 1; run <= runs; run++ {
 		for _, k := range nodes {
-			for _, kind := range order(e, run) {
+			for _, kind := range order(e, "S3", run) {
+				if e.smoke && mixed && (kind == "node" || kind == "switchboard") {
+					continue // the mixed cluster covers both servers
+				}
 				kinds := slices.Repeat([]string{kind}, k)
 				rs, err := broadcastRun(e, "S3", kinds, kind, run, n, rates, 0)
 				out = append(out, rs...)
 				errs = errors.Join(errs, err)
 			}
 		}
-		if run == 1 && slices.Contains(e.servers, "node") && slices.Contains(e.servers, "switchboard") {
+		if run == 1 && mixed {
 			// The mixed cluster: one Node node and one Switchboard node.
 			rs, err := broadcastRun(e, "S3", []string{"node", "switchboard"}, "mixed", run, n, rates, 0)
 			out = append(out, rs...)
@@ -696,7 +681,7 @@ func scenarioRooms(e *env, runs int) ([]result, error) {
 	var out []result
 	var errs error
 	for run := 1; run <= runs; run++ {
-		for _, kind := range order(e, run) {
+		for _, kind := range order(e, "S4", run) {
 			rs, err := broadcastRun(e, "S4", []string{kind}, kind, run, n, rates, rooms)
 			out = append(out, rs...)
 			errs = errors.Join(errs, err)
@@ -716,7 +701,7 @@ func scenarioAcks(e *env, runs int) ([]result, error) {
 	var out []result
 	var errs error
 	for run := 1; run <= runs; run++ {
-		for _, kind := range order(e, run) {
+		for _, kind := range order(e, "S5", run) {
 			rs, err := ackRun(e, kind, run, concs, window)
 			out = append(out, rs...)
 			errs = errors.Join(errs, err)
@@ -811,9 +796,7 @@ func ackRun(e *env, kind string, run int, concs []int, window time.Duration) ([]
 			"failures":    float64(failures.Load()),
 			"other_cores": otherCores(c0, c1),
 		}
-		if n.Load() > 0 {
-			m["cpu_us_per_ack"] = usedMicros(c0, c1, s.pid) / float64(n.Load())
-		}
+		perUnit(m, "cpu", "ack", c0, c1, float64(n.Load()), s.pid)
 		cfg := fmt.Sprintf("concurrency %d", c)
 		out = append(out, result{Scenario: "S5", Config: cfg, Server: kind, Run: run, M: m})
 		logf("  %s: %.0f acks/s, p50 %.3f ms, p99 %.3f ms", cfg, m["acks_per_s"], m["p50_ms"], m["p99_ms"])
@@ -827,7 +810,7 @@ func scenarioChurn(e *env, runs int) ([]result, error) {
 	var out []result
 	var errs error
 	for run := 1; run <= runs; run++ {
-		for _, kind := range order(e, run) {
+		for _, kind := range order(e, "S6", run) {
 			rs, err := reconnectRun(e, kind, run)
 			out = append(out, rs...)
 			errs = errors.Join(errs, err)

@@ -55,7 +55,7 @@ func whiteboardRuns(e *env, runs int, scenario string, serverWrap, workerWrap []
 	var out []result
 	var errs error
 	for run := 1; run <= runs; run++ {
-		for _, kind := range order(e, run) {
+		for _, kind := range order(e, scenario, run) {
 			rs, err := whiteboardRun(e, scenario, kind, run, n, []float64{4, 10}, serverWrap)
 			out = append(out, rs...)
 			errs = errors.Join(errs, err)
@@ -203,8 +203,8 @@ func measureDrawing(e *env, s *server, g *group, rate float64, n int) (map[strin
 		"clients_lost":    float64(snap.Closed),
 		"server_cores":    usedMicros(c0, c1, s.pid) / 1e6 / el,
 	}
+	perUnit(m, "cpu", "delivery", c0, c1, float64(snap.Recv), s.pid)
 	if snap.Recv > 0 {
-		m["cpu_us_per_delivery"] = usedMicros(c0, c1, s.pid) / float64(snap.Recv)
 		m["gen_cpu_us_per_delivery"] = usedMicros(c0, c1, g.pids()...) / float64(snap.Recv)
 	}
 	time.Sleep(max(0, dur-time.Since(issued)))
@@ -241,6 +241,6 @@ func printWhiteboard(rep *report) {
 	}
 	w("\n\n")
 	for _, sc := range []string{"WB", "WBpin"} {
-		writeScenario(w, sc, configs, rs, agg)
+		writeScenario(w, sc, columns(rs, nil), configs, rs, agg, nil)
 	}
 }

@@ -11,6 +11,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -33,6 +34,10 @@ import (
 // command is one request of the driver to a worker.
 type command struct {
 	Op string `json:"op"` // connect, reset, snap, stopread, draw, close
+
+	// Proto is the clients' protocol: Socket.IO when empty, or
+	// protoCentrifugo (Centrifugo's JSON protocol, centrifugo.go).
+	Proto string `json:"proto,omitempty"`
 
 	// connect
 	URLs    []string `json:"urls,omitempty"` // client i connects to URLs[i % len]
@@ -226,7 +231,13 @@ func (w *worker) connect(c command) answer {
 					room = "r" + strconv.Itoa((idx/c.PerRoom)%c.Rooms)
 				}
 				url := c.URLs[idx%len(c.URLs)]
-				rc, err := w.dial(dialerFor(idx), url, idx, room)
+				var rc *rawConn
+				var err error
+				if c.Proto == protoCentrifugo {
+					rc, err = w.dialCentrifugo(dialerFor(idx), url, idx, cmp.Or(room, centrifugoChannel))
+				} else {
+					rc, err = w.dial(dialerFor(idx), url, idx, room)
+				}
 				if err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
@@ -258,6 +269,8 @@ type rawConn struct {
 	br   *bufio.Reader
 	buf  []byte
 	stop atomic.Bool // stop reading (a slow client)
+	// centrifugo: a client of Centrifugo's JSON protocol (centrifugo.go).
+	centrifugo bool
 
 	writeMu sync.Mutex
 }
@@ -274,10 +287,7 @@ func (w *worker) dial(d ws.Dialer, url string, idx int, room string) (*rawConn, 
 	if err != nil {
 		return nil, err
 	}
-	if br == nil {
-		br = bufio.NewReaderSize(conn, 4096)
-	}
-	rc := &rawConn{w: w, idx: idx, conn: conn, br: br, buf: make([]byte, 0, 256)}
+	rc := newRawConn(w, idx, conn, br)
 	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
 	fail := func(err error) (*rawConn, error) {
 		conn.Close()
@@ -307,6 +317,15 @@ func (w *worker) dial(d ws.Dialer, url string, idx int, room string) (*rawConn, 
 	_ = conn.SetDeadline(time.Time{})
 	w.open.Add(1)
 	return rc, nil
+}
+
+// newRawConn returns the client of connection conn, which the WebSocket
+// handshake left with br (nil when it read nothing past the handshake).
+func newRawConn(w *worker, idx int, conn net.Conn, br *bufio.Reader) *rawConn {
+	if br == nil {
+		br = bufio.NewReaderSize(conn, 4096)
+	}
+	return &rawConn{w: w, idx: idx, conn: conn, br: br, buf: make([]byte, 0, 256)}
 }
 
 // expect reads text frames until one starts with prefix, answering pings.
@@ -381,18 +400,30 @@ func sentAt(p []byte) (int64, bool) {
 		if i < 0 {
 			return 0, false
 		}
-		digits = p[i+len(drawingTime):]
+		// Switchboard's whiteboard relays the annotation in its canonical
+		// form, a JSON number such as 7.8383153152e+10: read it whole.
+		num := p[i+len(drawingTime):]
+		if j := bytes.IndexAny(num, ",}"); j >= 0 {
+			num = num[:j]
+		}
+		f, err := strconv.ParseFloat(string(num), 64)
+		return int64(f), err == nil
 	default:
 		return 0, false
 	}
-	var ts int64
-	for _, ch := range digits {
+	return leadingInt(digits), true
+}
+
+// leadingInt returns the decimal number at the start of b.
+func leadingInt(b []byte) int64 {
+	var v int64
+	for _, ch := range b {
 		if ch < '0' || ch > '9' {
 			break
 		}
-		ts = ts*10 + int64(ch-'0')
+		v = v*10 + int64(ch-'0')
 	}
-	return ts, true
+	return v
 }
 
 // readLoop counts ticks and records their latency until the connection
@@ -420,7 +451,9 @@ func (rc *rawConn) readLoop() {
 		}
 		switch op {
 		case ws.OpText:
-			if ts, ok := sentAt(p); ok {
+			if rc.centrifugo {
+				rc.centrifugoFrame(p, shard)
+			} else if ts, ok := sentAt(p); ok {
 				w.hist.record(shard, mono.Micros()-ts)
 				w.recv[shard].Add(1)
 			} else if len(p) == 1 && p[0] == '2' {
