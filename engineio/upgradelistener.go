@@ -6,8 +6,10 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -22,6 +24,10 @@ type UpgradeListenerOptions struct {
 	// ReadHeaderTimeout bounds reading a request's head, as
 	// http.Server.ReadHeaderTimeout does. Zero means 10s.
 	ReadHeaderTimeout time.Duration
+	// Logger receives the panics of the handler, which, as http.Server
+	// does, the listener recovers from: the connection is closed and the
+	// process goes on. Nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // headBufferSize is the read buffer of a request's head: a WebSocket
@@ -166,8 +172,34 @@ func (l *UpgradeListener) serveConn(c net.Conn) {
 	req.RemoteAddr = c.RemoteAddr().String()
 	req = req.WithContext(context.WithValue(context.Background(), http.LocalAddrContextKey, c.LocalAddr()))
 	w := &upgradeResponse{conn: c, br: br, header: http.Header{}}
-	l.handler.ServeHTTP(w, req)
-	w.finish()
+	if l.serve(w, req) {
+		w.finish()
+	}
+}
+
+// serve runs the handler, recovering from a panic as http.Server does: the
+// panic is logged (unless it is http.ErrAbortHandler), the connection
+// closed unless hijacked, and false returned.
+func (l *UpgradeListener) serve(w *upgradeResponse, r *http.Request) (ok bool) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v != http.ErrAbortHandler {
+			log := l.opts.Logger
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Error("engine.io: panic serving a WebSocket upgrade", "remote", r.RemoteAddr, "panic", v, "stack", string(debug.Stack()))
+		}
+		if !w.hijacked {
+			w.conn.Close()
+		}
+		ok = false
+	}()
+	l.handler.ServeHTTP(w, r)
+	return true
 }
 
 // readHead reads from br until it holds a whole request head (up to the

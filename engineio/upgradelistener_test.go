@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -247,4 +248,44 @@ func FuzzUpgradeHead(f *testing.F) {
 			_, _ = http.ReadRequest(br) // what serveConn does next: an error, never a panic
 		}
 	})
+}
+
+// TestUpgradeListenerHandlerPanic checks that a handler's panic on an
+// upgrade closes that connection only, as http.Server does, and that the
+// listener goes on serving.
+func TestUpgradeListenerHandlerPanic(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			panic("first upgrade")
+		}
+		w.WriteHeader(http.StatusTeapot)
+	})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	hs := &http.Server{Handler: h}
+	go func() {
+		_ = hs.Serve(NewUpgradeListener(ln, h, UpgradeListenerOptions{Path: "/engine.io/", Logger: quiet}))
+	}()
+	defer hs.Close()
+	upgrade := func() (*http.Response, error) {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close()
+		_ = conn.SetReadDeadline(time.Now().Add(waitTimeout))
+		_, _ = io.WriteString(conn, "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n")
+		return http.ReadResponse(bufio.NewReader(conn), nil)
+	}
+	if resp, err := upgrade(); err == nil || isTimeout(err) {
+		t.Fatalf("the panicking upgrade: %v, %v; want the connection closed", resp, err)
+	}
+	resp, err := upgrade()
+	if err != nil || resp.StatusCode != http.StatusTeapot {
+		t.Fatalf("the next upgrade: %v, %v; want the handler's 418", resp, err)
+	}
 }

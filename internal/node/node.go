@@ -160,7 +160,7 @@ func (n *Node) Start() error {
 	}
 	if n.cfg.DirectWebSocket {
 		n.publicLn = engineio.NewUpgradeListener(n.publicLn, n.public.Handler, engineio.UpgradeListenerOptions{
-			Path: n.cfg.Path, ReadHeaderTimeout: n.cfg.ReadHeaderTimeout})
+			Path: n.cfg.Path, ReadHeaderTimeout: n.cfg.ReadHeaderTimeout, Logger: n.log})
 	}
 	if n.internalLn, err = net.Listen("tcp", n.cfg.InternalListen); err != nil {
 		n.publicLn.Close()
