@@ -147,16 +147,22 @@ func (l *UpgradeListener) serveConn(c net.Conn) {
 	br.Reset(c)
 	_ = c.SetReadDeadline(time.Now().Add(l.opts.ReadHeaderTimeout))
 	head, complete := readHead(br)
+	if !complete && len(head) < headBufferSize {
+		// The deadline passed, or the client closed or failed, before a
+		// whole head: net/http would only give a slow client its own
+		// ReadHeaderTimeout again.
+		br.Reset(nil)
+		headReaders.Put(br)
+		c.Close()
+		return
+	}
 	if !complete || !l.isUpgrade(head) {
-		// Not ours (or not readable): net/http serves it, from its first byte.
+		// Not ours (another request, or a head too big for the buffer):
+		// net/http serves it, from its first byte.
 		read := bytes.Clone(head)
 		br.Reset(nil)
 		headReaders.Put(br)
 		_ = c.SetReadDeadline(time.Time{})
-		if len(read) == 0 && !complete {
-			c.Close() // nothing came before the deadline or the close
-			return
-		}
 		l.handOver(&replayConn{Conn: c, pending: read})
 		return
 	}

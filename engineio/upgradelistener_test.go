@@ -111,8 +111,7 @@ func TestUpgradeListenerRefusal(t *testing.T) {
 }
 
 // TestUpgradeListenerHeadTimeout checks that a client that sends no
-// request is closed after ReadHeaderTimeout, and a partial head then goes
-// to net/http.
+// request, or half a head, is closed after ReadHeaderTimeout.
 func TestUpgradeListenerHeadTimeout(t *testing.T) {
 	ts, _ := upgradeServer(t, nil, UpgradeListenerOptions{ReadHeaderTimeout: 50 * time.Millisecond})
 	conn, err := net.Dial("tcp", ts.hs.Listener.Addr().String())
@@ -123,6 +122,18 @@ func TestUpgradeListenerHeadTimeout(t *testing.T) {
 	_ = conn.SetReadDeadline(time.Now().Add(waitTimeout))
 	if n, err := conn.Read(make([]byte, 1)); n != 0 || err == nil || isTimeout(err) {
 		t.Errorf("silent client: read %d, %v; want the server to close", n, err)
+	}
+	// A head that stops half-way is closed too, not handed to net/http
+	// for another ReadHeaderTimeout.
+	slow, err := net.Dial("tcp", ts.hs.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	_, _ = io.WriteString(slow, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n")
+	_ = slow.SetReadDeadline(time.Now().Add(waitTimeout))
+	if n, err := slow.Read(make([]byte, 1)); n != 0 || err == nil || isTimeout(err) {
+		t.Errorf("half a head: read %d, %v; want the server to close", n, err)
 	}
 }
 
