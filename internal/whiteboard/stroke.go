@@ -3,10 +3,11 @@ package whiteboard
 import (
 	"bytes"
 	"encoding/json"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/switchboard-io/switchboard/internal/clusterwire"
 )
 
 // MaxStrokeBytes is the largest "drawing" payload accepted, in bytes of
@@ -158,7 +159,7 @@ func parseNotes(fields map[string]json.RawMessage) (string, error) {
 			if json.Unmarshal(v, &f) != nil {
 				return "", errShape
 			}
-			b = appendJSNumber(b, f)
+			b = clusterwire.AppendJSNumber(b, f) // as JSON.stringify writes it: a µs send time stays digits
 		default:
 			return "", errShape
 		}
@@ -235,18 +236,3 @@ func (s Stroke) appendJSON(b []byte, id ID) []byte {
 
 // JSON returns the stroke's canonical JSON, as the store keeps it.
 func (s Stroke) JSON() []byte { return s.appendJSON(nil, ID{}) }
-
-// appendJSNumber appends f as JavaScript's Number#toString (and so
-// JSON.stringify) writes it: plain digits from 1e-6 up to 1e21, exponent
-// notation outside. A send time in microseconds stays an integer.
-func appendJSNumber(b []byte, f float64) []byte {
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		b = strconv.AppendFloat(b, f, 'e', -1, 64)
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-2] == '0' { // e-07 -> e-7, as JavaScript writes it
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-		return b
-	}
-	return strconv.AppendFloat(b, f, 'f', -1, 64)
-}
