@@ -211,6 +211,15 @@ func (c *Conn) send(packets []*eio.Packet, deferred bool) error {
 	}
 	c.queue = append(c.queue, packets...)
 	c.queueBytes += n
+	c.flushLocked(deferred)
+	return nil
+}
+
+// flushLocked moves the queue: on a WebSocket with a raw writer and no
+// flush under way, it writes at once from this goroutine (or, deferred or
+// with a write delay, hands the connection to the writers); otherwise it
+// wakes what moves it (wakeLocked). c.mu must be held; it is released.
+func (c *Conn) flushLocked(deferred bool) {
 	if t := c.ws; c.transport == TransportWebSocket && t != nil && t.rw != nil && !c.flushing {
 		c.flushing = true
 		c.mu.Unlock()
@@ -219,11 +228,10 @@ func (c *Conn) send(packets []*eio.Packet, deferred bool) error {
 		} else {
 			c.writeQueued(w)
 		}
-		return nil
+		return
 	}
 	c.wakeLocked()
 	c.mu.Unlock()
-	return nil
 }
 
 // wakeLocked makes queued packets move: it wakes the pending GET on polling

@@ -140,14 +140,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	c.start()
 	c.mu.Lock()
-	if t.rw != nil && !c.flushing { // the open packet, written from here as Send would
-		c.flushing = true
-		c.mu.Unlock()
-		c.writeQueued(s.writers())
-	} else {
-		c.wakeLocked()
-		c.mu.Unlock()
-	}
+	c.flushLocked(false) // the open packet, written from here as Send would
 	// The goroutine counted by register is the reading's: net/http frees
 	// what it kept for the hijacked request once this handler returns.
 	c.startReading(t)
