@@ -12,16 +12,23 @@ import (
 	"github.com/switchboard-io/switchboard/internal/redistest"
 )
 
+// dialBoard connects a page of board to the node at addr.
+func dialBoard(ctx context.Context, t *testing.T, addr, board string) *client.Socket {
+	t.Helper()
+	s, err := client.Dial(ctx, "http://"+addr, &client.Options{Auth: map[string]string{"board": board}, NoReconnection: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // boardHistory connects a page of board to the node at addr and returns
 // the colours of the first page of its history.
 func boardHistory(t *testing.T, addr, board string) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	s, err := client.Dial(ctx, "http://"+addr, &client.Options{Auth: map[string]string{"board": board}, NoReconnection: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := dialBoard(ctx, t, addr, board)
 	defer s.Close()
 	res, err := s.EmitWithAck(ctx, "history", map[string]string{"after": ""})
 	var page struct {
@@ -62,10 +69,7 @@ func drawOn(t *testing.T, addr, board string, colors ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	s, err := client.Dial(ctx, "http://"+addr, &client.Options{Auth: map[string]string{"board": board}, NoReconnection: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := dialBoard(ctx, t, addr, board)
 	defer s.Close()
 	for _, c := range colors {
 		if _, err := s.EmitWithAck(ctx, "drawing", map[string]any{"x0": 0.1, "y0": 0.2, "x1": 0.3, "y1": 0.4, "color": c}); err != nil {
