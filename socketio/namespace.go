@@ -153,10 +153,9 @@ func (ns *Namespace) connectSocket(cl *client, s *Socket, auth json.RawMessage, 
 		}
 	}
 	if !s.recovered { // a recovered socket is registered and told already
-		if !ns.register(s, nil) {
+		if !ns.register(s, nil, func() { _ = cl.send(s.connectPacket()) }) {
 			return
 		}
-		_ = cl.send(s.connectPacket())
 	}
 	ns.srv.stats.connects.Add(1)
 	s.persistLive()
@@ -193,10 +192,14 @@ func (ns *Namespace) admit(cl *client, s *Socket) bool {
 }
 
 // register makes s a connected socket of the namespace, in its own room
-// and in rooms: deliveries reach it from now on. Its inbox is held (no
-// handler runs) until release. It returns false (and undoes everything) if
-// the client closed meanwhile.
-func (ns *Namespace) register(s *Socket, rooms []string) bool {
+// and in rooms, then runs announce (which queues the CONNECT reply). A
+// delivery that reaches s before announce has run waits in s until it has
+// (Socket.announce): no broadcast goes out before the CONNECT, none issued
+// once the client can know it is connected is missed, as in Node, where
+// the joins and the CONNECT cannot interleave with a broadcast. Its inbox
+// is held (no handler runs) until release. It returns false (and undoes
+// everything, announcing nothing) if the client closed meanwhile.
+func (ns *Namespace) register(s *Socket, rooms []string, announce func()) bool {
 	s.hold()
 	ns.mu.Lock()
 	ns.sockets[s.id] = s
@@ -221,6 +224,7 @@ func (ns *Namespace) register(s *Socket, rooms []string) bool {
 		ns.adapter.LeaveAll(s.id)
 		return false
 	}
+	s.announce(announce)
 	return true
 }
 

@@ -156,12 +156,14 @@ func (ns *Namespace) tryRestore(ctx context.Context, cl *client, pid, offset str
 			return errStillThere // connected or closed since the checks in restore
 		}
 		r := newRecoveredSocket(ns, cl, auth, sess)
-		if !ns.register(r, sess.Rooms) {
+		announce := func() {
+			ns.srv.stats.recovered.Add(1) // before the client can know
+			_ = cl.send(r.connectPacket())
+			r.sendMissed(sess.Missed)
+		}
+		if !ns.register(r, sess.Rooms, announce) {
 			return errClientGone
 		}
-		ns.srv.stats.recovered.Add(1) // before the client can know
-		_ = cl.send(r.connectPacket())
-		r.sendMissed(sess.Missed)
 		s = r
 		return nil
 	})

@@ -38,6 +38,9 @@ type Socket struct {
 
 	connected atomic.Bool
 	hasAnyOut atomic.Bool
+	announced atomic.Bool // the CONNECT reply is queued: see announce
+
+	early []*adapter.Message // deliveries before announce, in order; guarded by mu
 
 	// handlers, hooks and acks are allocated when first used: most
 	// sockets register a few handlers and nothing else, and a server may
@@ -391,10 +394,51 @@ func (s *Socket) deliver(m *adapter.Message) error {
 	if !s.Connected() {
 		return ErrDisconnected
 	}
+	if !s.announced.Load() && s.keepEarly(m) {
+		return nil
+	}
+	return s.send(m)
+}
+
+// send writes m to the client, after the outgoing handlers.
+func (s *Socket) send(m *adapter.Message) error {
 	if s.hasAnyOut.Load() {
 		s.notifyOutgoing(m.Packet)
 	}
 	return s.client.sendMessage(m)
+}
+
+// keepEarly keeps m for announce, unless the socket is announced since the
+// caller looked.
+func (s *Socket) keepEarly(m *adapter.Message) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.announced.Load() {
+		return false
+	}
+	s.early = append(s.early, m)
+	return true
+}
+
+// announce runs hello (which queues the CONNECT reply, and a recovered
+// socket's missed packets), then sends, in order, what was delivered to
+// the socket since it joined its rooms, and lets deliveries through.
+func (s *Socket) announce(hello func()) {
+	hello()
+	for {
+		s.mu.Lock()
+		early := s.early
+		s.early = nil
+		if len(early) == 0 {
+			s.announced.Store(true)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		for _, m := range early {
+			_ = s.send(m)
+		}
+	}
 }
 
 func (s *Socket) notifyOutgoing(p *parser.Packet) {
