@@ -111,7 +111,12 @@ func main() {
 		logf("kernel floor: %.2f µs of CPU per 113-byte write(2) on loopback TCP", f)
 	}
 	start := time.Now()
-	failed := false
+	var failures []string // repeated last: a log's tail is often all one sees
+	fail := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		fmt.Fprintln(os.Stderr, "loadgen:", msg)
+		failures = append(failures, msg)
+	}
 	for _, sc := range strings.Split(*scenarios, ",") {
 		fn, ok := scenarioFuncs[strings.TrimSpace(sc)]
 		if !ok {
@@ -126,8 +131,7 @@ func main() {
 		rep.Scenarios = append(rep.Scenarios, scenarioRun{Name: sc, Seconds: time.Since(t0).Seconds(),
 			LoadBefore: la, LoadAfter: loadavg()})
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "loadgen: %s: %v\n", sc, err)
-			failed = true
+			fail("%s: %v", sc, err)
 		}
 	}
 	rep.Seconds = time.Since(start).Seconds()
@@ -135,8 +139,7 @@ func main() {
 	printWhiteboard(rep)
 	if *smoke {
 		if err := smokeCheck(rep); err != nil {
-			fmt.Fprintln(os.Stderr, "loadgen: smoke:", err)
-			failed = true
+			fail("smoke: %v", err)
 		} else {
 			fmt.Printf("smoke: the harness works (%d measurements in %.1f s)\n", len(rep.Results), rep.Seconds)
 		}
@@ -149,11 +152,14 @@ func main() {
 	}
 	if *out != "" {
 		if err := writeReport(rep, *out, *plot); err != nil {
-			fmt.Fprintln(os.Stderr, "loadgen:", err)
-			failed = true
+			fail("%v", err)
 		}
 	}
-	if failed {
+	if len(failures) > 0 {
+		fmt.Fprintf(os.Stderr, "loadgen: %d failure(s):\n", len(failures))
+		for _, f := range failures {
+			fmt.Fprintln(os.Stderr, "  -", f)
+		}
 		os.Exit(1)
 	}
 }
