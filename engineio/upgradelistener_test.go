@@ -300,3 +300,37 @@ func TestUpgradeListenerHandlerPanic(t *testing.T) {
 		t.Fatalf("the next upgrade: %v, %v; want the handler's 418", resp, err)
 	}
 }
+
+// TestUpgradeHandshakeRefused sends a new session's upgrade with a
+// WebSocket version the server does not speak, through net/http and
+// through the listener: the client gets 426 with the version it can use,
+// then a closed connection (before, the hijacked connection stayed open).
+func TestUpgradeHandshakeRefused(t *testing.T) {
+	for _, direct := range []bool{false, true} {
+		ts := newTestServer(t, nil)
+		if direct {
+			ts, _ = upgradeServer(t, nil, UpgradeListenerOptions{})
+		}
+		conn, err := net.Dial("tcp", ts.hs.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_, _ = io.WriteString(conn, "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"+
+			"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 12\r\n\r\n")
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != http.StatusUpgradeRequired || resp.Header.Get("Sec-WebSocket-Version") != "13" {
+			t.Errorf("direct=%v: %d, Sec-WebSocket-Version %q, want 426 and 13", direct, resp.StatusCode,
+				resp.Header.Get("Sec-WebSocket-Version"))
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if n, err := br.Read(make([]byte, 1)); err != io.EOF {
+			t.Errorf("direct=%v: after the refusal read %d bytes, %v; want the connection closed", direct, n, err)
+		}
+	}
+}

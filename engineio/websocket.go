@@ -82,8 +82,11 @@ func (t *wsTransport) releaseReader() {
 	t.br = nil
 }
 
-// upgradeWebSocket answers the WebSocket handshake with 101.
-func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request) (*wsTransport, error) {
+// upgradeWebSocket answers the WebSocket handshake with 101. With
+// deferred, the 101 is not written here but left for the connection's first
+// write (the open packet of a new session): one write instead of two. A
+// refused handshake is answered and its connection closed at once.
+func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request, deferred bool) (*wsTransport, error) {
 	var ext *wsflate.Extension
 	u := ws.HTTPUpgrader{Timeout: s.opts.WriteTimeout}
 	if s.opts.PerMessageDeflate != nil {
@@ -91,8 +94,20 @@ func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request) (*wsTr
 			ServerNoContextTakeover: true, ClientNoContextTakeover: true}}
 		u.Negotiate = ext.Negotiate
 	}
+	var held *heldResponse
+	if deferred {
+		held = &heldResponse{ResponseWriter: w}
+		w, u.Timeout = held, 0 // the first write sets its own deadline
+	}
 	conn, rw, _, err := u.Upgrade(r, w)
 	if err != nil {
+		if conn != nil { // hijacked: the refusal is written, the connection ours to close
+			if held != nil {
+				_ = conn.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
+				_, _ = conn.Write(held.out)
+			}
+			conn.Close()
+		}
 		return nil, err
 	}
 	// As Node's transport does, a b64 parameter (any non-empty value)
@@ -112,7 +127,43 @@ func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request) (*wsTr
 		_, t.deflate = ext.Accepted()
 		t.threshold = s.opts.PerMessageDeflate.Threshold
 	}
+	if held != nil {
+		t.pending = append(t.pending, held.out)
+		t.queued.Store(int64(len(held.out)))
+	}
 	return t, nil
+}
+
+// heldResponse is the ResponseWriter of a deferred upgrade: what the
+// upgrader writes to the hijacked connection is kept in out instead.
+type heldResponse struct {
+	http.ResponseWriter
+	out heldBytes
+}
+
+// Hijack hijacks the connection, with a writer into h.out.
+func (h *heldResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, http.ErrNotSupported
+	}
+	c, rw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	rw.Writer = bufio.NewWriterSize(&h.out, heldResponseSize)
+	return c, rw, nil
+}
+
+// heldResponseSize holds a 101 with its usual headers in one piece.
+const heldResponseSize = 256
+
+// heldBytes is an io.Writer that keeps what is written.
+type heldBytes []byte
+
+func (b *heldBytes) Write(p []byte) (int, error) {
+	*b = append(*b, p...)
+	return len(p), nil
 }
 
 // handshakeWebSocket opens a session directly over WebSocket. The session
@@ -127,7 +178,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, rerr, true)
 		return
 	}
-	t, err := s.upgradeWebSocket(w, r)
+	t, err := s.upgradeWebSocket(w, r, true)
 	if err != nil {
 		return // the upgrader answered the client
 	}
@@ -158,7 +209,7 @@ func (s *Server) serveUpgrade(c *Conn, w http.ResponseWriter, r *http.Request) {
 		s.goroutines.Add(1)
 	}
 	c.mu.Unlock()
-	t, err := s.upgradeWebSocket(w, r)
+	t, err := s.upgradeWebSocket(w, r, false)
 	if err != nil || refuse {
 		if !refuse {
 			c.abortUpgrade()
