@@ -3,6 +3,7 @@ package engineio
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,13 +85,17 @@ type Conn struct {
 	userData atomic.Value
 }
 
-func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
+func newConn(s *Server, id string, r *http.Request, q url.Values, transport string) *Conn {
 	// The handshake request's context ends with the handshake; the copy kept
 	// for the session keeps its values without its cancellation. The copy
 	// is shallow: net/http does not touch a request once its handler has
-	// returned, so its header map and URL can be shared.
-	req := r.WithContext(context.WithoutCancel(r.Context()))
-	req.Body = http.NoBody
+	// returned, so its header map and URL can be shared. A request with
+	// neither (one read by an UpgradeListener) is kept as it is.
+	req := r
+	if r.Context().Done() != nil || r.Body != http.NoBody {
+		req = r.WithContext(context.WithoutCancel(r.Context()))
+		req.Body = http.NoBody
+	}
 	if r.Header == nil { // a handed-over session whose node sent no headers
 		r.Header = http.Header{}
 	}
@@ -102,7 +107,6 @@ func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 		r.Header["Host"] = []string{r.Host}
 	}
 	now := time.Now()
-	q := r.URL.Query()
 	c := &Conn{
 		srv: s, id: id, req: req, remoteAddr: r.RemoteAddr, created: now, lastRequest: now,
 		protocol: protocolOf(q), pollBinary: last(q["b64"]) == "",

@@ -114,7 +114,7 @@ func (s *Server) Adopt(h *Handoff, w http.ResponseWriter, r *http.Request, regis
 		s.refuse(w, r, requestError(CodeUnknownSID, "BAD_HANDOFF"), true)
 		return
 	}
-	c := newConn(s, h.SID, req, TransportPolling)
+	c := newConn(s, h.SID, req, req.URL.Query(), TransportPolling)
 	c.created = h.Created
 	for _, m := range h.Messages {
 		c.pendingIn = append(c.pendingIn, inPacket{typ: eio.PacketMessage, data: m.Data, binary: m.Binary})
@@ -129,7 +129,7 @@ func (s *Server) Adopt(h *Handoff, w http.ResponseWriter, r *http.Request, regis
 	}
 	s.stats.movedIn.Add(1)
 	c.start()
-	s.serveUpgrade(c, w, r)
+	s.serveUpgrade(c, w, r, r.URL.Query())
 }
 
 // request rebuilds the handshake request of a handoff.

@@ -394,7 +394,7 @@ func TestMaxSessionsPerAddress(t *testing.T) {
 	}
 
 	// A session handed over counts but is not refused.
-	adopted := newConn(ts.srv, NewID(), r.Clone(context.Background()), TransportPolling)
+	adopted := newConn(ts.srv, NewID(), r.Clone(context.Background()), r.URL.Query(), TransportPolling)
 	adopted.remoteAddr = "127.0.0.1:5000"
 	if err := ts.srv.register(adopted, false, false); err != nil {
 		t.Fatalf("a handed-over session was refused: %v", err)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -312,7 +313,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		switch {
 		case upgrade:
-			s.serveUpgrade(c, w, r)
+			s.serveUpgrade(c, w, r, q)
 		case r.Method == http.MethodGet:
 			c.servePoll(w, r)
 		case r.Method == http.MethodPost:
@@ -332,9 +333,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if upgrade {
-		s.handshakeWebSocket(w, r)
+		s.handshakeWebSocket(w, r, q)
 	} else {
-		s.handshakePolling(w, r)
+		s.handshakePolling(w, r, q)
 	}
 }
 
@@ -482,10 +483,10 @@ func (s *Server) openPacket(c *Conn) *eio.Packet {
 	return &eio.Packet{Type: eio.PacketOpen, Data: b}
 }
 
-func (s *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handshakePolling(w http.ResponseWriter, r *http.Request, q url.Values) {
 	id, rerr := s.generateID(r)
 	if rerr == nil {
-		c := newConn(s, id, r, TransportPolling)
+		c := newConn(s, id, r, q, TransportPolling)
 		if rerr = s.register(c, false, true); rerr == nil {
 			s.openPolling(c, w, r)
 			return

@@ -255,6 +255,10 @@ func (c *replayConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
+// hijackWriterSize is the buffer of a hijacked connection's writer: a 101
+// with its usual headers fits.
+const hijackWriterSize = 256
+
 // upgradeResponse is the http.ResponseWriter of a request served by an
 // UpgradeListener: an http.Hijacker for the upgrade, or a plain HTTP/1.1
 // response followed by a close for anything else.
@@ -298,7 +302,7 @@ func (w *upgradeResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		br = bufio.NewReaderSize(w.conn, 16)
 	}
 	w.br = nil
-	return w.conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.conn, 512)), nil
+	return w.conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.conn, hijackWriterSize)), nil
 }
 
 // finish writes the response of a request that was not hijacked, then

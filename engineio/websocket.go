@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -86,7 +87,7 @@ func (t *wsTransport) releaseReader() {
 // deferred, the 101 is not written here but left for the connection's first
 // write (the open packet of a new session): one write instead of two. A
 // refused handshake is answered and its connection closed at once.
-func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request, deferred bool) (*wsTransport, error) {
+func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request, q url.Values, deferred bool) (*wsTransport, error) {
 	var ext *wsflate.Extension
 	u := ws.HTTPUpgrader{Timeout: s.opts.WriteTimeout}
 	if s.opts.PerMessageDeflate != nil {
@@ -112,7 +113,6 @@ func (s *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request, deferr
 	}
 	// As Node's transport does, a b64 parameter (any non-empty value)
 	// means the client cannot take binary frames.
-	q := r.URL.Query()
 	t := &wsTransport{conn: conn, writeTimeout: s.opts.WriteTimeout, base64: last(q["b64"]) != "",
 		v3: protocolOf(q) == 3}
 	if rw.Reader.Buffered() > 0 {
@@ -151,12 +151,9 @@ func (h *heldResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	rw.Writer = bufio.NewWriterSize(&h.out, heldResponseSize)
+	rw.Writer.Reset(&h.out)
 	return c, rw, nil
 }
-
-// heldResponseSize holds a 101 with its usual headers in one piece.
-const heldResponseSize = 256
 
 // heldBytes is an io.Writer that keeps what is written.
 type heldBytes []byte
@@ -169,7 +166,7 @@ func (b *heldBytes) Write(p []byte) (int, error) {
 // handshakeWebSocket opens a session directly over WebSocket. The session
 // is registered only once its WebSocket is open and its open packet queued,
 // so that nothing (a Shutdown, a lookup) sees it half built.
-func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, q url.Values) {
 	id, rerr := s.generateID(r)
 	if rerr == nil && s.addressFull(r) {
 		rerr = errTooManySessions
@@ -178,11 +175,11 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, rerr, true)
 		return
 	}
-	t, err := s.upgradeWebSocket(w, r, true)
+	t, err := s.upgradeWebSocket(w, r, q, true)
 	if err != nil {
 		return // the upgrader answered the client
 	}
-	c := newConn(s, id, r, TransportWebSocket)
+	c := newConn(s, id, r, q, TransportWebSocket)
 	c.ws = t
 	c.queue = append(c.queue, s.openPacket(c))
 	if rerr := s.register(c, true, true); rerr != nil { // a concurrent handshake took the last place
@@ -198,7 +195,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveUpgrade runs the polling → WebSocket upgrade of c.
-func (s *Server) serveUpgrade(c *Conn, w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveUpgrade(c *Conn, w http.ResponseWriter, r *http.Request, q url.Values) {
 	s.upgradeArrived(c)
 	c.mu.Lock()
 	refuse := c.transport != TransportPolling || c.upgrading || c.upgraded || c.ws != nil ||
@@ -209,7 +206,7 @@ func (s *Server) serveUpgrade(c *Conn, w http.ResponseWriter, r *http.Request) {
 		s.goroutines.Add(1)
 	}
 	c.mu.Unlock()
-	t, err := s.upgradeWebSocket(w, r, false)
+	t, err := s.upgradeWebSocket(w, r, q, false)
 	if err != nil || refuse {
 		if !refuse {
 			c.abortUpgrade()

@@ -50,6 +50,10 @@ var metrics = map[string]metricInfo{
 	"heap_alloc_kb_per_conn":    {"Go heap allocated per connection (KB)", false, 2},
 	"stack_kb_per_conn":         {"goroutine stacks per connection (KB)", false, 2},
 	"connects_per_s":            {"connects/s", true, 0},
+	"cpu_us_per_connect":        {"server CPU per connect (µs)", false, 1},
+	"cpu_user_us_per_connect":   {"of which user space (µs)", false, 1},
+	"cpu_sys_us_per_connect":    {"of which kernel, system time (µs)", false, 1},
+	"gen_cpu_us_per_connect":    {"load generator CPU per connect (µs)", false, 1},
 	"rss_mb":                    {"server RSS (MB)", false, 1},
 	"slope_kb_per_conn":         {"marginal RSS per connection, 5k→19k (KB)", false, 2},
 	"rss_100k_mb":               {"projected RSS at 100k connections (MB)", false, 0},
@@ -76,7 +80,7 @@ var metrics = map[string]metricInfo{
 
 // Rows shown per scenario, in order.
 var shown = map[string][]string{
-	"S1":    {"rss_kb_per_conn", "heap_kb_per_conn", "heap_alloc_kb_per_conn", "stack_kb_per_conn", "goroutines_per_conn", "connects_per_s", "rss_mb", "slope_kb_per_conn", "rss_100k_mb"},
+	"S1":    {"rss_kb_per_conn", "heap_kb_per_conn", "heap_alloc_kb_per_conn", "stack_kb_per_conn", "goroutines_per_conn", "connects_per_s", "cpu_us_per_connect", "cpu_user_us_per_connect", "cpu_sys_us_per_connect", "gen_cpu_us_per_connect", "rss_mb", "slope_kb_per_conn", "rss_100k_mb"},
 	"S2":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery", "cpu_user_us_per_delivery", "cpu_sys_us_per_delivery"},
 	"S3":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery", "cpu_user_us_per_delivery", "cpu_sys_us_per_delivery", "redis_cpu_us_per_delivery"},
 	"S4":    {"delivered_per_s", "p50_ms", "p99_ms", "cpu_us_per_delivery", "cpu_user_us_per_delivery", "cpu_sys_us_per_delivery"},

@@ -510,6 +510,7 @@ func idleRun(e *env, kind string, run int, levels []int) ([]result, error) {
 			profiled.Go(func() { profile(s, "profile?seconds=1", fmt.Sprintf("S1-connect-%d", level)) })
 		}
 		d, err := g.connect(level-have, []string{s.url()}, 0, 0)
+		cc := takeCPU(slices.Concat([]int{s.pid}, g.pids())...)
 		profiled.Wait()
 		if err != nil {
 			return out, fmt.Errorf("%s: connecting %d: %w", kind, level, err)
@@ -529,6 +530,9 @@ func idleRun(e *env, kind string, run int, levels []int) ([]result, error) {
 			"server_clients":  float64(st.Clients),
 			"other_cores":     otherCores(c0, c1),
 		}
+		// Where the connect rate's CPU goes: both sides share the machine.
+		perUnit(m, "cpu", "connect", c0, cc, float64(inc), s.pid)
+		m["gen_cpu_us_per_connect"] = usedMicros(c0, cc, g.pids()...) / float64(inc)
 		if kind == "switchboard" {
 			m["goroutines_per_conn"] = float64(gr-g0) / float64(level)
 			m["heap_kb_per_conn"] = float64(s.metric("go_memstats_heap_inuse_bytes")-heap0) / float64(level) / 1024
@@ -536,8 +540,9 @@ func idleRun(e *env, kind string, run int, levels []int) ([]result, error) {
 			m["stack_kb_per_conn"] = float64(s.metric("go_memstats_stack_inuse_bytes")-stack0) / float64(level) / 1024
 		}
 		out = append(out, result{Scenario: "S1", Config: fmt.Sprintf("%d clients", level), Server: kind, Run: run, M: m})
-		logf("  %d clients: %.2f KB/conn (heap %.2f in use, %.2f allocated; stacks %.2f), %.2f goroutines/conn, %.0f connects/s", level,
-			m["rss_kb_per_conn"], m["heap_kb_per_conn"], m["heap_alloc_kb_per_conn"], m["stack_kb_per_conn"], m["goroutines_per_conn"], m["connects_per_s"])
+		logf("  %d clients: %.2f KB/conn (heap %.2f in use, %.2f allocated; stacks %.2f), %.2f goroutines/conn, %.0f connects/s (CPU per connect: server %.1f µs, clients %.1f µs)", level,
+			m["rss_kb_per_conn"], m["heap_kb_per_conn"], m["heap_alloc_kb_per_conn"], m["stack_kb_per_conn"], m["goroutines_per_conn"], m["connects_per_s"],
+			m["cpu_us_per_connect"], m["gen_cpu_us_per_connect"])
 	}
 	return out, nil
 }
