@@ -75,43 +75,56 @@ func TestApplyMemoryLimit(t *testing.T) {
 	}
 }
 
-// TestSettleGC drives SettleGC tick by tick: a send on the unbuffered tick
-// channel returns only once the loop took it, so after the next send the
-// previous tick's decision has been made.
+// TestSettleGC drives SettleGC tick by tick, handing it the session count
+// each tick reads. SettleGC reads the count once per tick, right after
+// taking the tick, so once the next tick has been taken the previous
+// tick's decision is made and its collections can be counted.
 func TestSettleGC(t *testing.T) {
-	var opened, collected atomic.Int64
-	ticks := make(chan time.Time)
+	var collected atomic.Int64
+	ticks, counts := make(chan time.Time), make(chan int64)
 	ctx, cancel := context.WithCancel(context.Background())
+	opened := func() int64 {
+		select {
+		case n := <-counts:
+			return n
+		case <-ctx.Done():
+			return 0
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		SettleGC(ctx, ticks, opened.Load, 1000, func() { collected.Add(1) })
+		SettleGC(ctx, ticks, opened, 1000, func() { collected.Add(1) })
 	}()
-	tick := func() { ticks <- time.Time{}; ticks <- time.Time{} }
-	ticks <- time.Time{} // settleGC has read its base count: 0
-	step := func(open int64, want int64, what string) {
-		t.Helper()
-		opened.Add(open)
-		tick()
-		if got := collected.Load(); got != want {
-			t.Fatalf("%s: %d collections, want %d", what, got, want)
+	counts <- 0 // the base count
+	steps := []struct {
+		opened, want int64
+		what         string
+	}{
+		{999, 0, "999 sessions, growing"},
+		{999, 0, "999 sessions, then quiet"},
+		{999, 0, "still 999 sessions since start"},
+		{1000, 0, "the burst is still growing"},
+		{1000, 1, "quiet after a burst of 1000"},
+		{1000, 1, "quiet after the collection"},
+		{1500, 1, "a burst of 500, growing"},
+		{1500, 1, "a burst of 500, then quiet"},
+		{2100, 1, "1100 since the last collection, growing"},
+		{2100, 2, "1100 since the last collection, then quiet"},
+	}
+	for i := range steps {
+		ticks <- time.Time{}
+		if i > 0 { // the previous tick has been decided
+			if s, got := steps[i-1], collected.Load(); got != s.want {
+				t.Fatalf("%s: %d collections, want %d", s.what, got, s.want)
+			}
 		}
+		counts <- steps[i].opened
 	}
-	step(999, 0, "999 sessions, then quiet")
-	step(0, 0, "still 999 sessions since start")
-	opened.Add(1)
-	ticks <- time.Time{} // the burst is still growing at this tick
-	if got := collected.Load(); got != 0 {
-		t.Fatalf("collected during a burst: %d", got)
-	}
-	ticks <- time.Time{} // quiet: 1000 since the last collection
 	ticks <- time.Time{}
-	if got := collected.Load(); got != 1 {
-		t.Fatalf("after a burst of 1000: %d collections, want 1", got)
+	if s, got := steps[len(steps)-1], collected.Load(); got != s.want {
+		t.Fatalf("%s: %d collections, want %d", s.what, got, s.want)
 	}
-	step(0, 1, "quiet after the collection")
-	step(500, 1, "a burst of 500")
-	step(600, 2, "1100 since the last collection")
 	cancel()
 	<-done
 }
