@@ -80,6 +80,11 @@ type Conn struct {
 	pendingIn []inPacket
 	moved     bool // handed over to another node: no OnClose
 
+	// laterOpen is set while the reading goroutine of a WebSocket runs
+	// OnMessage and would run work passed to Go after it: later.
+	laterOpen bool
+	later     func()
+
 	done     chan struct{}
 	finished chan struct{} // closed once OnClose returned (after done)
 	userData atomic.Value
@@ -165,6 +170,37 @@ func (c *Conn) SetUserData(v any) { c.userData.Store(v) }
 
 // UserData returns the value stored by SetUserData, or nil.
 func (c *Conn) UserData() any { return c.userData.Load() }
+
+// Go runs f asynchronously, for work a message calls for. Called from
+// Handler.OnMessage on a WebSocket session, it runs f on the goroutine that
+// read the message, once OnMessage has returned and before the next
+// message is read, which saves passing the work to another goroutine (the
+// largest cost of a small request and its reply). If f runs for longer
+// than a millisecond, another goroutine goes on reading the connection, so
+// an f that blocks, even on a reply from the same client, delays the
+// connection's next messages by that much at most. Anywhere else, and for
+// a second call within one OnMessage, f runs on a new goroutine. Either
+// way f starts after Go returns; OnMessage must not wait for it.
+func (c *Conn) Go(f func()) {
+	c.mu.Lock()
+	if c.laterOpen && c.later == nil {
+		c.later = f
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	go f()
+}
+
+// setLaterOpen opens or closes the slot Go fills for the reading
+// goroutine, returning what was put there.
+func (c *Conn) setLaterOpen(open bool) func() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.later
+	c.laterOpen, c.later = open, nil
+	return f
+}
 
 // Writable reports whether a packet sent now would go out at once: a GET is
 // waiting on polling, or nothing is queued on WebSocket. Volatile packets are

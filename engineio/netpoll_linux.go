@@ -45,7 +45,7 @@ type watch struct {
 	rc    syscall.RawConn
 	fd    int32
 	gen   int32
-	ready func() bool // reads what is available; false once reading ended
+	ready func(*watch) readResult // reads what is available
 	ended func()      // called once, when the watch ends
 
 	// guarded by p.mu
@@ -83,9 +83,11 @@ var errNotPollable = errors.New("engine.io: connection cannot be polled")
 
 // add starts watching conn. ready runs on a new goroutine each time conn
 // becomes readable; ended runs once when the watch ends: after stop, or
-// when ready returns false, or when the watch cannot be re-armed. When add
-// fails nothing is watched and neither function is ever called.
-func (p *poller) add(rc syscall.RawConn, ready func() bool, ended func()) (*watch, error) {
+// when reading ended (readEnded), or when the watch cannot be re-armed. A
+// ready that returns readMoved has passed its turn to another goroutine,
+// which calls finish in its place. When add fails nothing is watched and
+// neither function is ever called.
+func (p *poller) add(rc syscall.RawConn, ready func(*watch) readResult, ended func()) (*watch, error) {
 	if rc == nil {
 		return nil, errNotPollable
 	}
@@ -159,7 +161,14 @@ func (p *poller) take(fd, gen int32) *watch {
 
 // run reads what is available, then re-arms the watch or ends it.
 func (w *watch) run() {
-	ok := w.ready()
+	if r := w.ready(w); r != readMoved {
+		w.finish(r == readAgain)
+	}
+}
+
+// finish ends a turn of reading: it re-arms the watch, or with !ok (reading
+// ended) ends it.
+func (w *watch) finish(ok bool) {
 	p := w.p
 	p.mu.Lock()
 	w.reading = false
@@ -189,6 +198,60 @@ func (w *watch) run() {
 		return
 	}
 	w.endLocked()
+}
+
+// lend gives the watch back to the poller while its reader does other
+// work (runInline): the watch is armed again, so that an event starts a new
+// reader meanwhile. It reports false when the watch could not be armed;
+// the reader then keeps its turn.
+func (w *watch) lend() bool {
+	p := w.p
+	var ctlErr error
+	err := w.rc.Control(func(fd uintptr) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.closed || w.stopped {
+			ctlErr = net.ErrClosed
+			return
+		}
+		w.reading = false
+		ev := unix.EpollEvent{Events: pollEvents, Fd: w.fd, Pad: w.gen}
+		if ctlErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev); ctlErr != nil {
+			w.reading = true
+		}
+	})
+	return err == nil && ctlErr == nil
+}
+
+// reclaim takes back a watch its reader lent, disarming it again. It
+// reports false when an event came meanwhile (the turn is the new
+// reader's) or the watch ended: the reader's turn is over.
+func (w *watch) reclaim() bool {
+	p := w.p
+	ok := false
+	claim := func(disarm func()) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if w.reading || w.over {
+			return
+		}
+		w.reading, ok = true, true
+		if !p.closed && disarm != nil {
+			disarm()
+		}
+	}
+	err := w.rc.Control(func(fd uintptr) {
+		claim(func() {
+			// Without EPOLLIN the watch reports nothing but a hang-up
+			// or an error, which take drops while the turn is held.
+			ev := unix.EpollEvent{Events: unix.EPOLLONESHOT, Fd: w.fd, Pad: w.gen}
+			_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
+		})
+	})
+	if err != nil { // the descriptor is closed: the next read fails
+		claim(nil)
+	}
+	return ok
 }
 
 // stop ends the watch, at once when no reader runs, else when it returns.

@@ -18,13 +18,19 @@ var errNotPollable = errors.New("engine.io: connection cannot be polled")
 
 func newPoller() (*poller, error) { return nil, errNotPollable }
 
-func (p *poller) add(syscall.RawConn, func() bool, func()) (*watch, error) {
+func (p *poller) add(syscall.RawConn, func(*watch) readResult, func()) (*watch, error) {
 	return nil, errNotPollable
 }
 
 func (p *poller) close() {}
 
 func (w *watch) stop() {}
+
+func (w *watch) finish(bool) {}
+
+func (w *watch) lend() bool { return false }
+
+func (w *watch) reclaim() bool { return true }
 
 type rawWriter struct{}
 

@@ -369,13 +369,13 @@ func (c *Conn) completeUpgrade(t *wsTransport) bool {
 // first, on the caller's goroutine.
 func (c *Conn) startReading(t *wsTransport) {
 	release := c.srv.goroutines.Done
-	if t.br != nil && t.br.Buffered() > 0 && !c.readBurst(t, 0) {
+	if t.br != nil && t.br.Buffered() > 0 && c.readBurst(t, 0, nil) == readEnded {
 		release()
 		return
 	}
 	t.releaseReader()
 	if p := c.srv.poller(); p != nil && t.raw != nil {
-		w, err := p.add(t.raw, func() bool { return c.readBurst(t, readLinger) }, release)
+		w, err := p.add(t.raw, func(w *watch) readResult { return c.readBurst(t, readLinger, w) }, release)
 		if err == nil {
 			t.watch.Store(w)
 			if t.closed.Load() { // closed before the watch was known
@@ -386,25 +386,60 @@ func (c *Conn) startReading(t *wsTransport) {
 	}
 	go func() {
 		defer release()
-		for c.readBurst(t, 0) {
+		for c.readBurst(t, 0, nil) == readAgain {
 		}
 	}()
 }
 
+// readResult is how a turn of reading a WebSocket ended.
+type readResult uint8
+
+const (
+	readAgain readResult = iota // nothing more to read for now
+	readEnded                   // the session is closed: reading is over
+	readMoved                   // the turn went to another reader (see runInline)
+)
+
 // readBurst handles one message of t, waiting for it if need be, then every
-// message already buffered after it. It returns false once the session is
-// closed and nothing more is to be read.
-func (c *Conn) readBurst(t *wsTransport, linger time.Duration) bool {
-	defer t.releaseReader()
+// message already buffered after it, and any that comes within linger. w
+// is the poller's watch of t when the poller started this turn; then work
+// the handler passes to Conn.Go runs here, between two messages.
+func (c *Conn) readBurst(t *wsTransport, linger time.Duration, w *watch) readResult {
 	for {
-		if !c.readOne(t) {
+		ok, later := c.readOne(t, w != nil)
+		if !ok {
 			t.br.Reset(nil) // drop what is left of a broken stream
-			return false
+			t.releaseReader()
+			if later != nil {
+				go later()
+			}
+			return readEnded
 		}
-		if t.br.Buffered() == 0 && !t.await(linger) {
-			return true
+		if later != nil && !runInline(t, w, later) {
+			return readMoved
+		}
+		if t.reader().Buffered() == 0 && !t.await(linger) {
+			t.releaseReader()
+			return readAgain
 		}
 	}
+}
+
+// runInline runs f, work for the message just read, on the goroutine that
+// read it. While f runs the poller watches t again, so that a message that
+// comes meanwhile is read by another goroutine even if f blocks; if one
+// did, or the watch ended, runInline reports false and the turn is over
+// for the caller. Bytes already read ahead are read first: f then runs on
+// a goroutine of its own.
+func runInline(t *wsTransport, w *watch, f func()) bool {
+	if t.br.Buffered() > 0 {
+		go f()
+		return true
+	}
+	t.releaseReader()
+	lent := w.lend()
+	f()
+	return !lent || w.reclaim()
 }
 
 // readLinger is how long a goroutine that read a WebSocket waits for the
@@ -427,8 +462,9 @@ func (t *wsTransport) await(d time.Duration) bool {
 }
 
 // readOne reads one message of t and hands it to the session. It returns
-// false when the session is closed.
-func (c *Conn) readOne(t *wsTransport) bool {
+// false when the session is closed. With inline, it also returns the work
+// the handler passed to Conn.Go meanwhile, for the caller to run.
+func (c *Conn) readOne(t *wsTransport, inline bool) (ok bool, later func()) {
 	op, data, err := t.readMessage(c.srv.opts.MaxHTTPBufferSize)
 	if err != nil {
 		t.close(closeCodeForError(err))
@@ -437,17 +473,23 @@ func (c *Conn) readOne(t *wsTransport) bool {
 		} else {
 			c.closeNow(ReasonTransportError)
 		}
-		return false
+		return false, nil
 	}
 	p, err := t.decode(op, data)
 	if err != nil {
 		c.closeNow(ReasonParseError)
-		return false
+		return false, nil
 	}
 	c.recvMu.Lock()
-	ok := !c.isClosed() && c.handlePacket(p)
+	if inline {
+		c.setLaterOpen(true)
+	}
+	ok = !c.isClosed() && c.handlePacket(p)
+	if inline {
+		later = c.setLaterOpen(false)
+	}
 	c.recvMu.Unlock()
-	return ok
+	return ok, later
 }
 
 // decode decodes one message read from t: a text frame "<type><data>" (or

@@ -258,3 +258,71 @@ func TestObserver(t *testing.T) {
 		t.Errorf("broadcasts %v, want two", obs.broadcasts)
 	}
 }
+
+// A handler may wait for the same client: for its ack of an event the
+// handler emits, or for an event on another namespace of the connection.
+// Handlers run on the goroutine that read their event, but the connection
+// is read on meanwhile.
+func TestHandlerWaitsForItsClient(t *testing.T) {
+	run(t, func(t *testing.T, transport string) {
+		srv := newServer(t, nil)
+		other := make(chan struct{})
+		running := make(chan struct{}, 1)
+		srv.Of("/").OnConnection(func(s *socketio.Socket) {
+			s.On("ask", func(e *socketio.Event) {
+				args, err := s.EmitWithAck(ctxT(t), "question")
+				if err != nil || len(args) != 1 {
+					_ = e.Ack("no answer")
+					return
+				}
+				_ = e.Ack(args[0])
+			})
+			s.On("wait", func(e *socketio.Event) {
+				running <- struct{}{}
+				select {
+				case <-other:
+					_ = e.Ack("released")
+				case <-time.After(waitTimeout):
+				}
+			})
+		})
+		srv.Of("/b").OnConnection(func(s *socketio.Socket) {
+			s.On("release", func(*socketio.Event) { close(other) })
+		})
+		c := srv.Connect(t, transport, "/", nil)
+		if _, err := c.Connect(ctxT(t), "/b", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SendRaw(`421["ask"]`); err != nil {
+			t.Fatal(err)
+		}
+		q, err := c.ReadEvent(ctxT(t), "/", "question")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Ack(42); err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.Next(ctxT(t), isAck("/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(p.Encode()); got != `31[42]` {
+			t.Errorf("ack %q, want 31[42]", got)
+		}
+
+		if err := c.SendRaw(`422["wait"]`); err != nil {
+			t.Fatal(err)
+		}
+		recv(t, running) // the release comes while the handler waits for it
+		if err := c.Emit("/b", "release"); err != nil {
+			t.Fatal(err)
+		}
+		if p, err = c.Next(ctxT(t), isAck("/")); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(p.Encode()); got != `32["released"]` {
+			t.Errorf("ack %q, want 32[\"released\"]", got)
+		}
+	})
+}

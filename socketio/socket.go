@@ -628,7 +628,9 @@ func (s *Socket) enqueue(f func()) {
 	s.running = true
 	s.mu.Unlock()
 	if start {
-		s.nsp.srv.goTracked(s.drain)
+		// Called by the connection's reader for a message it read: the
+		// handlers run on that goroutine once the message is handled.
+		s.nsp.srv.goroutines.GoOn(s.client.conn, s.drain)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+
+	"github.com/switchboard-io/switchboard/engineio"
 )
 
 // tracker counts the goroutines the server starts, so that Shutdown can
@@ -23,6 +25,16 @@ func (t *tracker) Go(f func()) {
 		defer t.done()
 		f()
 	}()
+}
+
+// GoOn runs f tracked on a goroutine of c's (engineio.Conn.Go): for work
+// of a message c has just read, that is the goroutine that read it.
+func (t *tracker) GoOn(c *engineio.Conn, f func()) {
+	t.n.Add(1)
+	c.Go(func() {
+		defer t.done()
+		f()
+	})
 }
 
 func (t *tracker) done() {
