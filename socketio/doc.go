@@ -38,10 +38,13 @@
 //     attempt, never on the network reader; their context ends if the
 //     client leaves.
 //   - A socket's connection, event and disconnect handlers, and its socket
-//     middlewares and catch-all handlers, run one at a time and in order
-//     on a goroutine of the socket's own, started when there is work and
-//     gone when there is none: a handler may block without stalling the
-//     network reader or other sockets.
+//     middlewares and catch-all handlers, run one at a time and in order,
+//     on a goroutine started when there is work and gone when there is
+//     none. For an event read from a WebSocket that is the goroutine that
+//     read it (no hand-off), and the connection is read by another one
+//     meanwhile: a handler may block, even waiting for an ack or an event
+//     of the same client, without stalling the connection or other
+//     sockets.
 //   - Outgoing handlers (OnAnyOutgoing) run on the goroutine that emits.
 //   - Server-side handlers (OnServerSideEmit) run on a goroutine each.
 //   - Socket.Go runs a function of yours on a goroutine of its own.
