@@ -46,7 +46,7 @@ type watch struct {
 	fd    int32
 	gen   int32
 	ready func(*watch) readResult // reads what is available
-	ended func()      // called once, when the watch ends
+	ended func()                  // called once, when the watch ends
 
 	// guarded by p.mu
 	reading bool // ready is running
