@@ -106,9 +106,17 @@ func main() {
 		Runs: *runs, Smoke: *smoke, LoadBefore: loadavg()}
 	if *smoke {
 		rep.Runs = 1
-	} else if f, err := writeFloor(1000, 200000); err == nil {
-		rep.WriteFloorMicros = f
-		logf("kernel floor: %.2f µs of CPU per 113-byte write(2) on loopback TCP", f)
+	} else {
+		if f, err := writeFloor(1000, 200000); err == nil {
+			rep.WriteFloorMicros = f
+			logf("kernel floor: %.2f µs of CPU per 113-byte write(2) on loopback TCP", f)
+		}
+		if f, err := burstFloor(5000, 20, 50*time.Millisecond); err == nil {
+			rep.BurstFloorMicros = f
+			logf("kernel floor, bursts to sleeping peers: %.2f µs of CPU per write", f)
+		} else {
+			logf("kernel floor, bursts to sleeping peers: %v", err)
+		}
 	}
 	start := time.Now()
 	var failures []string // repeated last: a log's tail is often all one sees
