@@ -52,6 +52,9 @@ vet:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) run ./internal/doccheck .
+	# the peers' modules build with this one (a replace): their go.mod must follow its requirements
+	$(GO) -C bench/peers/zishang list -m all > /dev/null
+	$(GO) -C bench/peers/centrifugo list -m all > /dev/null
 
 test-go: assets
 	$(GO) test -race -count=1 ./...

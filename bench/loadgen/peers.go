@@ -58,8 +58,10 @@ type peer struct {
 
 var peers = map[string]peer{
 	"zishang": {
-		dir:    "bench/peers/zishang",
-		extra:  []string{"bench/internal/mono", "bench/internal/bloop"},
+		dir: "bench/peers/zishang",
+		// It builds with this module (a replace), so this module's
+		// requirements are part of its build.
+		extra:  []string{"bench/internal/mono", "bench/internal/bloop", "go.mod", "go.sum"},
 		module: "github.com/zishang520/socket.io/servers/socket/v3",
 		args: func(out, _ string) []string {
 			return []string{"build", "-trimpath", "-o", out, "."}
@@ -124,29 +126,37 @@ func peerBinary(kind string) (string, error) {
 }
 
 // hashFiles returns a hex SHA-256 of the Go version and of the names and
-// contents of the regular files directly in dirs.
-func hashFiles(dirs ...string) (string, error) {
+// contents of paths: files, and the regular files directly in directories.
+func hashFiles(paths ...string) (string, error) {
 	h := sha256.New()
 	goV, err := exec.Command("go", "env", "GOVERSION").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOVERSION: %w", err)
 	}
 	h.Write(goV)
-	for _, d := range dirs {
-		ents, err := os.ReadDir(d)
+	hash := func(name string) error {
+		b, err := os.ReadFile(name)
 		if err != nil {
-			return "", err
+			return err
 		}
-		for _, ent := range ents {
-			if !ent.Type().IsRegular() {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join(d, ent.Name()))
-			if err != nil {
+		fmt.Fprintf(h, "%s %d\n", name, len(b))
+		h.Write(b)
+		return nil
+	}
+	for _, p := range paths {
+		ents, err := os.ReadDir(p)
+		if err != nil {
+			if err := hash(p); err != nil {
 				return "", err
 			}
-			fmt.Fprintf(h, "%s/%s %d\n", d, ent.Name(), len(b))
-			h.Write(b)
+			continue
+		}
+		for _, ent := range ents {
+			if ent.Type().IsRegular() {
+				if err := hash(filepath.Join(p, ent.Name())); err != nil {
+					return "", err
+				}
+			}
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
