@@ -172,15 +172,16 @@ func (c *Conn) SetUserData(v any) { c.userData.Store(v) }
 func (c *Conn) UserData() any { return c.userData.Load() }
 
 // Go runs f asynchronously, for work a message calls for. Called from
-// Handler.OnMessage on a WebSocket session, it runs f on the goroutine that
-// read the message, once OnMessage has returned and before the next
-// message is read, which saves passing the work to another goroutine (the
-// largest cost of a small request and its reply). If f runs for longer
-// than a millisecond, another goroutine goes on reading the connection, so
-// an f that blocks, even on a reply from the same client, delays the
-// connection's next messages by that much at most. Anywhere else, and for
-// a second call within one OnMessage, f runs on a new goroutine. Either
-// way f starts after Go returns; OnMessage must not wait for it.
+// Handler.OnMessage on a WebSocket session that the server's poller reads
+// (Linux, a connection with a descriptor of its own), it runs f on the
+// goroutine that read the message, once OnMessage has returned: the work
+// is not passed to another goroutine, the largest cost of a small request
+// and its reply. While f runs the connection is watched again, and a
+// message that arrives meanwhile is read by another goroutine, so an f
+// that blocks, even on a reply from the same client, holds up nothing.
+// Anywhere else, and for a second call within one OnMessage, f runs on a
+// new goroutine. Either way f starts after Go returns: OnMessage must not
+// wait for it.
 func (c *Conn) Go(f func()) {
 	c.mu.Lock()
 	if c.laterOpen && c.later == nil {
