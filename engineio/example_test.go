@@ -1,6 +1,7 @@
 package engineio_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -94,4 +95,48 @@ func ExampleNewUpgradeListener() {
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Println(resp.StatusCode, strings.HasPrefix(string(body), `0{"sid":`))
 	// Output: 200 true
+}
+
+// shout answers each message with it in capitals, from work passed to
+// Conn.Go: OnMessage returns at once, and on a WebSocket the work runs on
+// the goroutine that read the message.
+type shout struct{ echo }
+
+func (shout) OnMessage(c *engineio.Conn, data []byte, binary bool) {
+	c.Go(func() {
+		_ = c.Send(eio.NewMessage(bytes.ToUpper(data))) // data belongs to the handler
+	})
+}
+
+// Work for a message done with Conn.Go, seen by a polling client.
+func ExampleConn_Go() {
+	srv := engineio.NewServer(shout{}, nil)
+	defer srv.Shutdown(context.Background())
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+
+	url := hs.URL + "/?EIO=4&transport=polling"
+	res, err := client.Get(url)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	open, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	url += "&sid=" + strings.Split(string(open), `"`)[3]
+	if res, err = client.Post(url, "text/plain;charset=UTF-8", strings.NewReader("4hello")); err != nil {
+		fmt.Println(err)
+		return
+	}
+	res.Body.Close()
+	if res, err = client.Get(url); err != nil {
+		fmt.Println(err)
+		return
+	}
+	reply, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	fmt.Println(string(reply))
+	// Output: 4HELLO
 }
