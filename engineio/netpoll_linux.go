@@ -186,8 +186,7 @@ func (w *watch) finish(ok bool) {
 			ctlErr = net.ErrClosed
 			return
 		}
-		ev := unix.EpollEvent{Events: pollEvents, Fd: w.fd, Pad: w.gen}
-		ctlErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
+		ctlErr = w.modLocked(fd, pollEvents)
 	})
 	if err == nil && ctlErr == nil {
 		return
@@ -215,8 +214,7 @@ func (w *watch) lend() bool {
 			return
 		}
 		w.reading = false
-		ev := unix.EpollEvent{Events: pollEvents, Fd: w.fd, Pad: w.gen}
-		if ctlErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev); ctlErr != nil {
+		if ctlErr = w.modLocked(fd, pollEvents); ctlErr != nil {
 			w.reading = true
 		}
 	})
@@ -228,30 +226,32 @@ func (w *watch) lend() bool {
 // reader's) or the watch ended: the reader's turn is over.
 func (w *watch) reclaim() bool {
 	p := w.p
-	ok := false
-	claim := func(disarm func()) {
+	claim := func(fd uintptr, disarm bool) bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if w.reading || w.over {
-			return
+			return false
 		}
-		w.reading, ok = true, true
-		if !p.closed && disarm != nil {
-			disarm()
-		}
-	}
-	err := w.rc.Control(func(fd uintptr) {
-		claim(func() {
+		w.reading = true
+		if disarm && !p.closed {
 			// Without EPOLLIN the watch reports nothing but a hang-up
 			// or an error, which take drops while the turn is held.
-			ev := unix.EpollEvent{Events: unix.EPOLLONESHOT, Fd: w.fd, Pad: w.gen}
-			_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
-		})
-	})
-	if err != nil { // the descriptor is closed: the next read fails
-		claim(nil)
+			_ = w.modLocked(fd, unix.EPOLLONESHOT)
+		}
+		return true
+	}
+	var ok bool
+	if err := w.rc.Control(func(fd uintptr) { ok = claim(fd, true) }); err != nil {
+		ok = claim(0, false) // the descriptor is closed: the next read fails
 	}
 	return ok
+}
+
+// modLocked sets the events the watch waits for on its descriptor fd. p.mu
+// must be held, inside w.rc.Control.
+func (w *watch) modLocked(fd uintptr, events uint32) error {
+	ev := unix.EpollEvent{Events: events, Fd: w.fd, Pad: w.gen}
+	return unix.EpollCtl(w.p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
 }
 
 // stop ends the watch, at once when no reader runs, else when it returns.
