@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -29,9 +28,9 @@ func startSentinels(t *testing.T) *sentinelSet {
 	t.Helper()
 	requireRedis(t)
 	s := &sentinelSet{master: ownRedis(t)}
-	s.replica = &redisServer{port: freePort(t), extra: []string{"--replicaof", "127.0.0.1", strconv.Itoa(s.master.port),
+	s.replica = &redisServer{extra: []string{"--replicaof", "127.0.0.1", strconv.Itoa(s.master.port),
 		"--dir", t.TempDir()}} // where it keeps the master's data
-	if err := s.replica.start(); err != nil {
+	if err := s.replica.launch(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.replica.stop)
@@ -40,7 +39,7 @@ func startSentinels(t *testing.T) *sentinelSet {
 		return err == nil && strings.Contains(info, "master_link_status:up")
 	})
 	for range 3 {
-		r := &redisServer{port: freePort(t)}
+		r := &redisServer{}
 		startSentinel(t, r, fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 2\n"+
 			"sentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 10000\n",
 			masterSet, s.master.port, masterSet, masterSet))
@@ -54,17 +53,16 @@ func startSentinels(t *testing.T) *sentinelSet {
 func startSentinel(t *testing.T, r *redisServer, conf string) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "sentinel.conf")
-	conf = fmt.Sprintf("port %d\nbind 127.0.0.1\n", r.port) + conf
-	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
+	r.conf = func() string {
+		if err := os.WriteFile(file, fmt.Appendf(nil, "port %d\nbind 127.0.0.1\n%s", r.port, conf), 0o600); err != nil {
+			t.Error(err)
+		}
+		return file
 	}
-	r.cmd = exec.Command(redisBin, file, "--sentinel")
-	dieWithTest(r.cmd)
-	if err := r.cmd.Start(); err != nil {
+	if err := r.launch(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.stop)
-	waitFor(t, 10*time.Second, func() bool { v, err := r.text("PING"); return err == nil && v == "PONG" })
 }
 
 // url lists the Sentinels as seeds, with the master set's name.
@@ -275,12 +273,12 @@ func allModes() []mode {
 // start with a clear error.
 func TestSentinelPasswords(t *testing.T) {
 	requireRedis(t)
-	master := &redisServer{port: freePort(t), extra: []string{"--requirepass", "data-pw"}, password: "data-pw"}
-	if err := master.start(); err != nil {
+	master := &redisServer{extra: []string{"--requirepass", "data-pw"}, password: "data-pw"}
+	if err := master.launch(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(master.stop)
-	sentinel := &redisServer{port: freePort(t), password: "sentinel-pw"}
+	sentinel := &redisServer{password: "sentinel-pw"}
 	startSentinel(t, sentinel, fmt.Sprintf("requirepass sentinel-pw\nsentinel monitor %s 127.0.0.1 %d 1\n"+
 		"sentinel auth-pass %s data-pw\n", masterSet, master.port, masterSet))
 	s := &sentinelSet{master: master, sentinels: []*redisServer{sentinel}}

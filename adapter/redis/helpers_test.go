@@ -1,8 +1,10 @@
 package redis_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,9 +35,14 @@ var quietLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{L
 // redisServer is a redis-server process on a free loopback port.
 type redisServer struct {
 	port     int
-	extra    []string // more arguments for redis-server
-	password string   // sent with AUTH before each command, when set
+	cluster  bool          // cluster mode, with its bus on port bus
+	bus      int           // set by launch
+	extra    []string      // more arguments for redis-server
+	password string        // sent with AUTH before each command, when set
+	conf     func() string // when set, writes a Sentinel configuration and returns its path
 	cmd      *exec.Cmd
+	out      bytes.Buffer  // the process's output; read only after exited
+	exited   chan struct{} // closed when the process has ended
 }
 
 func (r *redisServer) url() string { return "redis://127.0.0.1:" + strconv.Itoa(r.port) }
@@ -52,8 +59,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	sharedOnce.Do(func() {
-		sharedRedis = &redisServer{port: freePort(nil)}
-		sharedErr = sharedRedis.start()
+		sharedRedis = &redisServer{}
+		sharedErr = sharedRedis.launch()
 	})
 	if sharedErr != nil {
 		fmt.Println(sharedErr)
@@ -76,8 +83,8 @@ func shared(t testing.TB) *redisServer {
 	t.Helper()
 	requireRedis(t)
 	sharedOnce.Do(func() {
-		sharedRedis = &redisServer{port: freePort(t)}
-		sharedErr = sharedRedis.start()
+		sharedRedis = &redisServer{}
+		sharedErr = sharedRedis.launch()
 	})
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
@@ -98,15 +105,15 @@ func requireRedis(t testing.TB) {
 func ownRedis(t testing.TB) *redisServer {
 	t.Helper()
 	requireRedis(t)
-	r := &redisServer{port: freePort(t)}
-	if err := r.start(); err != nil {
+	r := &redisServer{}
+	if err := r.launch(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.stop)
 	return r
 }
 
-func freePort(testing.TB) int {
+func freePort() int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
@@ -115,22 +122,79 @@ func freePort(testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// errPortTaken is start's error when a port of the server was bound by
+// another process first.
+var errPortTaken = errors.New("a port was taken before redis-server bound it")
+
+// launch starts r on ports chosen now (its port, and its cluster bus port
+// in cluster mode), choosing again when another process binds one first:
+// go test runs packages in parallel, and every outbound connection on the
+// machine draws its local port from the same ephemeral range.
+func (r *redisServer) launch() error {
+	var err error
+	for range 5 {
+		r.port = freePort()
+		if r.cluster {
+			r.bus = freePort()
+		}
+		if err = r.start(); !errors.Is(err, errPortTaken) {
+			return err
+		}
+	}
+	return err
+}
+
+// start runs redis-server on r's ports and waits until it answers PING.
+// When the process ends first, the error carries the end of its output.
 func (r *redisServer) start() error {
-	args := append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no"}, r.extra...)
-	r.cmd = exec.Command(redisBin, args...)
+	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
+	if r.cluster {
+		args = append(args, "--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(r.bus))
+	}
+	if r.conf != nil { // a configuration file comes first
+		args = []string{r.conf(), "--sentinel"}
+	}
+	r.out.Reset()
+	r.cmd = exec.Command(redisBin, append(args, r.extra...)...)
+	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
 	dieWithTest(r.cmd)
 	if err := r.cmd.Start(); err != nil {
 		return err
 	}
+	exited := make(chan struct{})
+	r.exited = exited
+	go func(cmd *exec.Cmd) { _ = cmd.Wait(); close(exited) }(r.cmd)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return r.exitError()
+		default:
+		}
 		if reply, err := r.text("PING"); err == nil && reply == "PONG" {
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Errorf("redis-server on port %d did not start", r.port)
+	r.stop()
+	return fmt.Errorf("redis-server on port %d did not answer PING within 10s:\n%s", r.port, r.tail())
+}
+
+// exitError says why the process ended before it served: errPortTaken
+// when a bind failed, the end of its output otherwise.
+func (r *redisServer) exitError() error {
+	r.cmd = nil
+	if strings.Contains(r.out.String(), "Address already in use") {
+		return fmt.Errorf("%w (port %d, bus %d)", errPortTaken, r.port, r.bus)
+	}
+	return fmt.Errorf("redis-server on port %d exited before serving:\n%s", r.port, r.tail())
+}
+
+// tail is the last lines of the process's output; call it only once the
+// process has exited.
+func (r *redisServer) tail() string {
+	lines := strings.Split(strings.TrimSpace(r.out.String()), "\n")
+	return strings.Join(lines[max(0, len(lines)-5):], "\n")
 }
 
 // stop kills the server by pid and waits for it.
@@ -139,7 +203,7 @@ func (r *redisServer) stop() {
 		return
 	}
 	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
+	<-r.exited
 	r.cmd = nil
 }
 
@@ -338,4 +402,20 @@ func (c *client) none(d time.Duration) {
 // ack answers an event's ack with a JSON argument list.
 func (c *client) ack(id uint64, argsJSON string) {
 	c.send("43" + strconv.FormatUint(id, 10) + argsJSON)
+}
+
+// TestStartSeesPortTaken: a server whose port another process holds ends
+// at once, and start says so in the error launch retries on.
+func TestStartSeesPortTaken(t *testing.T) {
+	requireRedis(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	r := &redisServer{port: l.Addr().(*net.TCPAddr).Port}
+	if err := r.start(); !errors.Is(err, errPortTaken) {
+		r.stop()
+		t.Fatalf("start on a taken port: %v, want errPortTaken", err)
+	}
 }

@@ -71,11 +71,10 @@ func startRedisCluster(masters, replicas int, extra ...string) (*redisCluster, e
 	c := &redisCluster{dir: dir, masters: masters}
 	addrs := make([]string, 0, masters*(1+replicas))
 	for i := range masters * (1 + replicas) {
-		r := &redisServer{port: freePort(nil)}
-		r.extra = []string{"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(freePort(nil)),
-			"--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", i)), "--dir", dir}
+		r := &redisServer{cluster: true}
+		r.extra = []string{"--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", i)), "--dir", dir}
 		r.extra = append(r.extra, extra...)
-		if err := r.start(); err != nil {
+		if err := r.launch(); err != nil {
 			c.stop()
 			return nil, err
 		}

@@ -6,6 +6,7 @@ package redistest
 
 import (
 	"bufio"
+	"bytes"
 	"net"
 	"os/exec"
 	"strconv"
@@ -19,8 +20,9 @@ import (
 // persistence, ended when its test ends.
 type Server struct {
 	// Addr is the server's host:port.
-	Addr string
-	cmd  *exec.Cmd
+	Addr   string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once the process has ended
 }
 
 // Start runs a redis-server and waits until it accepts connections. It
@@ -29,39 +31,63 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{}
-	s.Addr = s.start(t)
+	s.Addr = s.start(t, func() []string { return nil })
 	return s
 }
 
-// start runs redis-server on a free plain port with args, and returns once
-// that port accepts connections.
-func (s *Server) start(t testing.TB, args ...string) string {
+// start runs redis-server on a free plain port with the arguments extra
+// returns, and returns that port's address once it accepts connections.
+// Ports are chosen for each attempt (extra is called again too, so it can
+// choose its own): another process may bind a chosen port before
+// redis-server does, as every outbound connection on the machine draws
+// its local port from the same range.
+func (s *Server) start(t testing.TB, extra func() []string) string {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatal("redis-server not installed (Debian package redis-server): the test needs it")
 	}
-	plain := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
-	_, port, _ := net.SplitHostPort(plain)
-	s.cmd = exec.Command(bin, append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, args...)...)
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGCONT) // a frozen server must run to die
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-	})
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.Dial("tcp", plain); err == nil {
-			c.Close()
+	for attempt := 1; ; attempt++ {
+		port := strconv.Itoa(FreePort(t))
+		var out bytes.Buffer
+		cmd := exec.Command(bin, append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, extra()...)...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		s.cmd, s.exited = cmd, make(chan struct{})
+		go func(exited chan struct{}) { _ = cmd.Wait(); close(exited) }(s.exited)
+		plain := net.JoinHostPort("127.0.0.1", port)
+		if s.serving(plain) {
+			t.Cleanup(func() {
+				_ = s.cmd.Process.Signal(syscall.SIGCONT) // a frozen server must run to die
+				s.Kill()
+			})
 			return plain
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not start")
+		s.Kill()
+		if !strings.Contains(out.String(), "Address already in use") || attempt == 5 {
+			t.Fatalf("redis-server did not start on %s:\n%s", plain, out.String())
+		}
+	}
+}
+
+// serving waits until addr accepts connections (true), or the process
+// ends or 10 seconds pass (false).
+func (s *Server) serving(addr string) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		select {
+		case <-s.exited:
+			return false
+		default:
+		}
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return true
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return false
 }
 
 // FreePort returns a loopback TCP port free at the time of the call.
@@ -81,7 +107,7 @@ func (s *Server) URL() string { return "redis://" + s.Addr }
 // Kill ends the server at once: connections to it are refused from then on.
 func (s *Server) Kill() {
 	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	<-s.exited
 }
 
 // Freeze stops the server without closing anything: connections stay open

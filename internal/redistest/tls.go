@@ -81,10 +81,13 @@ type TLSServer struct {
 func StartTLS(t testing.TB, p *PKI, args ...string) *TLSServer {
 	t.Helper()
 	cert, key := p.Issue(t, "redis-server", true)
-	s := &TLSServer{TLSAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))}
-	_, port, _ := net.SplitHostPort(s.TLSAddr)
-	s.Addr = s.start(t, append([]string{"--tls-port", port, "--tls-cert-file", cert, "--tls-key-file", key,
-		"--tls-ca-cert-file", p.CA, "--tls-auth-clients", "yes"}, args...)...)
+	s := &TLSServer{}
+	s.Addr = s.start(t, func() []string {
+		port := strconv.Itoa(FreePort(t))
+		s.TLSAddr = net.JoinHostPort("127.0.0.1", port)
+		return append([]string{"--tls-port", port, "--tls-cert-file", cert, "--tls-key-file", key,
+			"--tls-ca-cert-file", p.CA, "--tls-auth-clients", "yes"}, args...)
+	})
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if c, err := net.Dial("tcp", s.TLSAddr); err == nil {
 			c.Close()
