@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/switchboard-io/switchboard/engineio"
+	"github.com/switchboard-io/switchboard/internal/freeport"
 	"github.com/switchboard-io/switchboard/socketio"
 )
 
@@ -157,12 +158,8 @@ func listenRetry(t testing.TB, addr string) net.Listener {
 }
 
 func freePort(t testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Helper()
+	return freeport.Port(t)
 }
 
 func nodeMissing() bool {

@@ -22,6 +22,7 @@ import (
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/switchboard-io/switchboard/adapter/redis"
+	"github.com/switchboard-io/switchboard/internal/freeport"
 	"github.com/switchboard-io/switchboard/internal/leakcheck"
 	"github.com/switchboard-io/switchboard/parser"
 	"github.com/switchboard-io/switchboard/socketio"
@@ -114,12 +115,11 @@ func ownRedis(t testing.TB) *redisServer {
 }
 
 func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Pick()
 	if err != nil {
 		panic(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // errPortTaken is start's error when a port of the server was bound by

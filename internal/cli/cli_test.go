@@ -3,8 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"github.com/switchboard-io/switchboard/internal/freeport"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -38,12 +38,7 @@ func TestServeRejectsBadFlags(t *testing.T) {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return freeport.Addr(t)
 }
 
 // waitReady waits up to timeout for the node whose internal listener is at

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-io/switchboard/client"
 	"github.com/switchboard-io/switchboard/cluster"
 	"github.com/switchboard-io/switchboard/internal/config"
+	"github.com/switchboard-io/switchboard/internal/freeport"
 	"github.com/switchboard-io/switchboard/internal/realip"
 	"github.com/switchboard-io/switchboard/socketio"
 	"github.com/switchboard-io/switchboard/socketiotest"
@@ -322,12 +323,7 @@ func startClusterNode(t *testing.T, reg cluster.Registry, extra ...string) *Node
 // listener's address must be advertised before it is opened).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return freeport.Addr(t)
 }
 
 // forwardedHandshake makes a polling handshake on n with X-Forwarded-For

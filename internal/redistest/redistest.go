@@ -7,6 +7,7 @@ package redistest
 import (
 	"bufio"
 	"bytes"
+	"github.com/switchboard-io/switchboard/internal/freeport"
 	"net"
 	"os/exec"
 	"strconv"
@@ -93,12 +94,7 @@ func (s *Server) serving(addr string) bool {
 // FreePort returns a loopback TCP port free at the time of the call.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return freeport.Port(t)
 }
 
 // URL returns the server's redis:// URL.
