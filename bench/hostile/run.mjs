@@ -61,6 +61,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { freePort } from "../../test/freeport.mjs";
 
 const DEFAULT_LIMITS = "--handshake-rate 2 --read-header-timeout 2s --idle-timeout 10s";
 const ATTACKERS = Array.from({ length: 249 }, (_, i) => `127.0.0.${i + 2}`); // 127.0.0.2 … 127.0.0.250
@@ -355,15 +356,6 @@ async function metrics(url) {
   }
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 async function waitFor(cond, ms, what) {
   const end = Date.now() + ms;

@@ -18,7 +18,7 @@ bin=${1:?usage: run.sh path/to/switchboard [test files...]}
 shift
 tests=("$@")
 [ ${#tests[@]} -eq 0 ] && tests=(test/browser/)
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+free_port() { node --input-type=module -e "import { freePort } from '$PWD/test/freeport.mjs'; console.log(await freePort())"; }
 port=$(free_port); iport=$(free_port)
 log=$(mktemp)
 "$bin" serve --listen "127.0.0.1:$port" --internal-listen "127.0.0.1:$iport" --node-name browser-node >"$log" 2>&1 &

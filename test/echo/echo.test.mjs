@@ -3,21 +3,13 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import net from "node:net";
 import { io } from "socket.io-client";
 import { Socket as EngineSocket } from "engine.io-client";
+import { freePort } from "../freeport.mjs";
 
 const BIN = process.env.ECHO_BIN;
 const MODES = { polling: ["polling"], websocket: ["websocket"], default: ["polling", "websocket"] };
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function once(emitter, event, ms = 5000) {
   return new Promise((resolve, reject) => {

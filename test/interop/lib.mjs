@@ -4,7 +4,6 @@
 import { spawn, execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import { existsSync, mkdtempSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,22 +11,14 @@ import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
 import { io as ioClient } from "socket.io-client";
+import { freePort } from "../freeport.mjs";
+export { freePort };
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const REDIS_BIN = "/usr/bin/redis-server";
 export const HAVE_REDIS = existsSync(REDIS_BIN);
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls cond (sync or async) until truthy, or throws after ms. */
 export async function waitUntil(cond, ms = 5000, what = "condition") {

@@ -1,11 +1,12 @@
 // Shared helpers for the compatibility suite: start/stop/restart the server under test,
 // create official clients for the configured transport mode, and bounded waits.
 import { spawn } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { io as ioClient, Manager } from "socket.io-client";
 import { Socket as EngineSocket } from "engine.io-client";
+import { freePort } from "../../freeport.mjs";
+export { freePort };
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -101,18 +102,6 @@ export function fires(emitter, event, ms) {
 
 // ---------------------------------------------------------------- server process
 
-/** A free loopback TCP port (bind 127.0.0.1:0, read it, close). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const live = new Set();
 process.on("exit", () => {
