@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -111,6 +112,42 @@ func checkHandshake(t *testing.T, h *socketio.Handshake, transport string, secur
 	var auth struct{ Token string }
 	if err := h.DecodeAuth(&auth); err != nil || auth.Token != "x" {
 		t.Errorf("DecodeAuth: %+v, %v", auth, err)
+	}
+}
+
+// TestHandshakeBuiltOnFirstUse: a socket's handshake is built when first
+// asked for, says when the socket was created (not when it was built), and
+// is the same value for every caller, concurrent ones included.
+func TestHandshakeBuiltOnFirstUse(t *testing.T) {
+	srv := socketiotest.NewServer(t, &socketio.Options{Logger: quietLogger})
+	ch := sockets(srv)
+	c := srv.Dial(t, "websocket", &socketiotest.DialOptions{Query: url.Values{"token": {"abc"}}})
+	if _, err := c.Connect(ctxT(t), "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	s := recv(t, ch)
+	created := time.Now()
+	if socketio.HandshakeBuilt(s) {
+		t.Fatal("handshake built before anyone asked for it")
+	}
+	for !time.Now().After(created.Add(5 * time.Millisecond)) { // the clock must move on
+		runtime.Gosched()
+	}
+	got := make(chan *socketio.Handshake, 8)
+	for range cap(got) {
+		go func() { got <- s.Handshake() }()
+	}
+	first := <-got
+	for range cap(got) - 1 {
+		if h := <-got; h != first {
+			t.Fatal("concurrent calls returned different handshakes")
+		}
+	}
+	if first.Time.After(created) {
+		t.Errorf("time %v is when it was built, after the socket was created (%v)", first.Time, created)
+	}
+	if first.Query.Get("token") != "abc" || string(first.Auth) != "{}" {
+		t.Errorf("query %v auth %s", first.Query, first.Auth)
 	}
 }
 

@@ -15,3 +15,7 @@ func SetRestoreWaitHook(srv *Server, f func()) { srv.testHookRestoreWaits = f }
 
 // AdapterView returns ns as its adapter sees it (white-box, for tests).
 func AdapterView(ns *Namespace) adapter.Namespace { return (*seamNamespace)(ns) }
+
+// HandshakeBuilt reports whether s's handshake has been built (white-box,
+// for tests: it is built when first asked for).
+func HandshakeBuilt(s *Socket) bool { return s.handshake.Load() != nil }

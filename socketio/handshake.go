@@ -34,7 +34,8 @@ type Handshake struct {
 	Auth json.RawMessage
 }
 
-func newHandshake(c *engineio.Conn, auth json.RawMessage) *Handshake {
+// newHandshake builds the handshake of a socket created at born on c.
+func newHandshake(c *engineio.Conn, born time.Time, auth json.RawMessage) *Handshake {
 	r := c.Request()
 	addr := c.RemoteAddr()
 	if host, _, err := net.SplitHostPort(addr); err == nil {
@@ -42,7 +43,7 @@ func newHandshake(c *engineio.Conn, auth json.RawMessage) *Handshake {
 	}
 	return &Handshake{
 		// engineio has put Host back in the header map, as Node's headers have it.
-		Headers: r.Header, Time: time.Now(), Address: addr, XDomain: r.Header.Get("Origin") != "",
+		Headers: r.Header, Time: born, Address: addr, XDomain: r.Header.Get("Origin") != "",
 		Secure: r.TLS != nil, URL: r.URL.RequestURI(), Query: lastValues(r.URL.Query()), Auth: auth,
 	}
 }

@@ -104,5 +104,5 @@ func (v *seamSocket) Info() adapter.SocketInfo {
 	if err != nil {
 		data = json.RawMessage("null")
 	}
-	return adapter.SocketInfo{ID: s.id, Handshake: s.handshake.wire(), Rooms: s.Rooms(), Data: data}
+	return adapter.SocketInfo{ID: s.id, Handshake: s.Handshake().wire(), Rooms: s.Rooms(), Data: data}
 }

@@ -29,32 +29,38 @@ type EventHandler func(e *Event)
 // the connection's network reader, so a handler may block (for instance in
 // EmitWithAck) without stalling the connection.
 type Socket struct {
-	nsp       *Namespace
-	client    *client
-	id        string
-	pid       string // private id, for connection state recovery
-	recovered bool
-	handshake *Handshake
+	nsp    *Namespace
+	client *client
+	id     string
+	pid    string // private id, for connection state recovery
 
-	connected atomic.Bool
-	hasAnyOut atomic.Bool
-	announced atomic.Bool // the CONNECT reply is queued: see announce
+	// The handshake is built when first asked for (see Handshake): its
+	// query map and strings are most of a socket's memory otherwise, and
+	// many applications never look at them.
+	handshake atomic.Pointer[Handshake]
+	born      int64           // when the socket was created, Unix nanoseconds
+	auth      json.RawMessage // the CONNECT payload
+
+	connected   atomic.Bool
+	hasAnyOut   atomic.Bool
+	announced   atomic.Bool // the CONNECT reply is queued: see announce
+	lastHandler uint32      // id of the latest handler added; guarded by mu
+
+	recovered bool
+	closed    bool // guarded by mu
+	running   bool // a drain goroutine runs, or the inbox is held (hold); guarded by mu
 
 	early []*adapter.Message // deliveries before announce, in order; guarded by mu
 
 	// handlers, hooks and acks are allocated when first used: most
 	// sockets register a few handlers and nothing else, and a server may
 	// hold hundreds of thousands of them.
-	mu          sync.Mutex
-	handlers    []eventHandler
-	lastHandler uint32 // id of the latest handler added
-	hooks       *socketHooks
-	acks        map[uint64]ackEntry
-	data        any
-	closed      bool
-
-	inbox   []func()
-	running bool // a drain goroutine runs, or the inbox is held (hold)
+	mu       sync.Mutex
+	handlers []eventHandler
+	hooks    *socketHooks
+	acks     map[uint64]ackEntry
+	data     any
+	inbox    []func()
 
 	ctx    context.Context // see Context; nil until asked for
 	cancel context.CancelCauseFunc
@@ -111,7 +117,7 @@ func newSocket(ns *Namespace, cl *client, auth json.RawMessage) *Socket {
 	if cl.v3() {
 		id = v3SocketID(ns.name, cl.conn.ID())
 	}
-	s := &Socket{nsp: ns, client: cl, id: id, handshake: newHandshake(cl.conn, auth)}
+	s := &Socket{nsp: ns, client: cl, id: id, born: time.Now().UnixNano(), auth: auth}
 	if ns.recovery() != nil {
 		s.pid = newPID()
 	}
@@ -127,7 +133,15 @@ func (s *Socket) ID() string { return s.id }
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
 // Handshake returns the details of the connection's handshake.
-func (s *Socket) Handshake() *Handshake { return s.handshake }
+// It is built on the first call, from the request the connection keeps;
+// every call returns the same value.
+func (s *Socket) Handshake() *Handshake {
+	if h := s.handshake.Load(); h != nil {
+		return h
+	}
+	s.handshake.CompareAndSwap(nil, newHandshake(s.client.conn, time.Unix(0, s.born), s.auth))
+	return s.handshake.Load()
+}
 
 // Conn returns the underlying Engine.IO connection.
 func (s *Socket) Conn() *engineio.Conn { return s.client.conn }
