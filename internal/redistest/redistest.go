@@ -38,10 +38,9 @@ func Start(t testing.TB) *Server {
 
 // start runs redis-server on a free plain port with the arguments extra
 // returns, and returns that port's address once it accepts connections.
-// Ports are chosen for each attempt (extra is called again too, so it can
-// choose its own): another process may bind a chosen port before
-// redis-server does, as every outbound connection on the machine draws
-// its local port from the same range.
+// A process that ends before it serves is started again, up to 5 times, on
+// new ports (extra is called again too, so it can choose its own): another
+// process may bind a chosen port before redis-server does.
 func (s *Server) start(t testing.TB, extra func() []string) string {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
@@ -66,8 +65,14 @@ func (s *Server) start(t testing.TB, extra func() []string) string {
 			})
 			return plain
 		}
+		early := false // it ended before serving: most often another process bound a chosen port first
+		select {
+		case <-s.exited:
+			early = true
+		default:
+		}
 		s.Kill()
-		if !strings.Contains(out.String(), "Address already in use") || attempt == 5 {
+		if !early || attempt == 5 {
 			t.Fatalf("redis-server did not start on %s:\n%s", plain, out.String())
 		}
 	}

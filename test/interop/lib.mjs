@@ -6,6 +6,7 @@ import { createServer } from "node:http";
 import { existsSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
@@ -60,23 +61,59 @@ export function noEvent(emitter, event, ms = 300) {
   });
 }
 
+/** Resolves true when a PING on 127.0.0.1:port gets +PONG within 2 s. */
+function pingRedis(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, "127.0.0.1");
+    let reply = "";
+    const done = (ok) => { sock.destroy(); resolve(ok); };
+    sock.setTimeout(2000, () => done(false));
+    sock.on("error", () => done(false));
+    sock.on("connect", () => sock.write("PING\r\n"));
+    sock.on("data", (d) => { reply += d; if (reply.includes("\r\n")) done(reply.startsWith("+PONG")); });
+  });
+}
+
+/**
+ * Starts redis-server on free ports with more arguments from extra(port) and
+ * resolves with { port, proc } once it answers PING. In cluster mode the bus
+ * port is chosen too. A server that exits before it serves (most often
+ * because another process bound one of its ports first) is started again on
+ * new ones, up to 5 times; the error has the end of its output.
+ */
+export async function spawnRedis(extra = () => [], { cluster = false } = {}) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+    if (cluster) args.push("--cluster-enabled", "yes", "--cluster-port", String(await freePort()));
+    const proc = spawn(REDIS_BIN, [...args, ...extra(port)], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    proc.stdout.on("data", (d) => { out += d; });
+    proc.stderr.on("data", (d) => { out += d; });
+    let exited = false;
+    const exit = new Promise((r) => proc.once("exit", () => { exited = true; r(); }));
+    const end = Date.now() + 10000;
+    while (!exited && Date.now() < end && !(await pingRedis(port))) await sleep(20);
+    if (!exited && Date.now() < end) {
+      proc.stdout.removeAllListeners("data");
+      proc.stderr.removeAllListeners("data");
+      proc.stdout.resume();
+      proc.stderr.resume();
+      return { port, proc, stop: async () => { if (!exited) proc.kill("SIGKILL"); await exit; } };
+    }
+    const early = exited; // an early exit is most often a port bound by another process first
+    proc.kill("SIGKILL");
+    await exit;
+    if (!early || attempt === 5) {
+      throw new Error(`redis-server on port ${port} did not start:\n${out.trim().split("\n").slice(-5).join("\n")}`);
+    }
+  }
+}
+
 /** Starts redis-server on a free port; stop() kills it by pid. */
 export async function startRedis() {
-  const port = await freePort();
-  const proc = spawn(REDIS_BIN, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: "ignore" });
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = createClient({ url, socket: { reconnectStrategy: false } });
-  await waitUntil(async () => {
-    try {
-      await probe.connect();
-      return true;
-    } catch {
-      return false;
-    }
-  }, 10000, "redis-server");
-  await probe.quit();
-  return { url, port, stop: () => new Promise((r) => { proc.once("exit", r); proc.kill("SIGKILL"); }) };
+  const { port, stop } = await spawnRedis();
+  return { url: `redis://127.0.0.1:${port}`, port, stop };
 }
 
 let goBinary;

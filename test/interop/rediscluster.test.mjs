@@ -5,7 +5,7 @@
 // createShardedAdapter, what it is for) and in classic mode.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -14,43 +14,39 @@ import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { createCluster } from "redis";
 import {
-  HAVE_REDIS, REDIS_BIN, freePort, startGoNode, connectClient, waitEvent, noEvent, waitUntil,
+  HAVE_REDIS, spawnRedis, startGoNode, connectClient, waitEvent, noEvent, waitUntil,
 } from "./lib.mjs";
 
 const REDIS_CLI = "/usr/bin/redis-cli";
 
-/** Starts n cluster-enabled redis-servers and joins them as masters. */
+/** Starts n cluster-enabled redis-servers and joins them as masters; on failure it stops what it started. */
 async function startRedisCluster(n = 3) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "interop-cluster-"));
   const nodes = [];
-  for (let i = 0; i < n; i++) {
-    const port = await freePort();
-    const proc = spawn(REDIS_BIN, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-      "--cluster-enabled", "yes", "--cluster-config-file", path.join(dir, `nodes-${i}.conf`), "--dir", dir],
-    { stdio: "ignore" });
-    nodes.push({ port, proc });
-  }
-  const addrs = nodes.map((nd) => `127.0.0.1:${nd.port}`);
-  await waitUntil(() => nodes.every((nd) => {
-    try {
-      return execFileSync(REDIS_CLI, ["-p", String(nd.port), "PING"]).toString().trim() === "PONG";
-    } catch {
-      return false;
-    }
-  }), 10000, "redis-server nodes");
-  execFileSync(REDIS_CLI, ["--cluster", "create", ...addrs, "--cluster-replicas", "0", "--cluster-yes"], { stdio: "ignore" });
-  await waitUntil(() => nodes.every((nd) => {
-    const info = execFileSync(REDIS_CLI, ["-p", String(nd.port), "CLUSTER", "INFO"]).toString();
-    return info.includes("cluster_state:ok") && info.includes(`cluster_known_nodes:${n}`);
-  }), 30000, "cluster_state:ok");
-  return {
-    url: `redis://${addrs[0]}?` + addrs.slice(1).map((a) => `addr=${a}`).join("&"),
-    rootNodes: addrs.map((a) => ({ url: `redis://${a}` })),
-    async stop() {
-      await Promise.all(nodes.map((nd) => new Promise((r) => { nd.proc.once("exit", r); nd.proc.kill("SIGKILL"); })));
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    await Promise.all(nodes.map((nd) => nd.stop()));
+    rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    for (let i = 0; i < n; i++) {
+      nodes.push(await spawnRedis(() => ["--cluster-config-file", path.join(dir, `nodes-${i}.conf`), "--dir", dir],
+        { cluster: true }));
+    }
+    const addrs = nodes.map((nd) => `127.0.0.1:${nd.port}`);
+    execFileSync(REDIS_CLI, ["--cluster", "create", ...addrs, "--cluster-replicas", "0", "--cluster-yes"], { stdio: "ignore" });
+    await waitUntil(() => nodes.every((nd) => {
+      const info = execFileSync(REDIS_CLI, ["-p", String(nd.port), "CLUSTER", "INFO"]).toString();
+      return info.includes("cluster_state:ok") && info.includes(`cluster_known_nodes:${n}`);
+    }), 30000, "cluster_state:ok");
+    return {
+      url: `redis://${addrs[0]}?` + addrs.slice(1).map((a) => `addr=${a}`).join("&"),
+      rootNodes: addrs.map((a) => ({ url: `redis://${a}` })),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
 /** A Node socket.io server whose adapter uses node-redis's cluster client. */
