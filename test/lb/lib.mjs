@@ -74,15 +74,20 @@ async function upOrKilled(p, ready, what) {
   }
 }
 
+/** Starts redis-server on a free port (new ones if another process binds it first). */
 export async function startRedis() {
-  const port = await freePort();
-  const p = new Proc("redis", "redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
-  await until(() => new Promise((res) => {
-    const s = net.connect(port, "127.0.0.1", () => { s.end(); res(true); });
-    s.on("error", () => res(false));
-  }), 5000, "redis-server listening");
-  p.url = `redis://127.0.0.1:${port}`;
-  return p;
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const p = new Proc("redis", "redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+    try {
+      await upOrKilled(p, () => p.log.includes("Ready to accept connections"), "redis-server");
+    } catch (e) {
+      if (attempt >= 3 || !/address already in use/i.test(p.log)) throw e;
+      continue;
+    }
+    p.url = `redis://127.0.0.1:${port}`;
+    return p;
+  }
 }
 
 /**
