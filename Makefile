@@ -7,6 +7,10 @@
 GO        ?= go
 BIN       := bin
 FUZZTIME  ?= 10s
+# A suite that leaves a child process behind (after a failed start, say)
+# must end, not hold make until CI's time limit: node --test exits once its
+# tests are done.
+NODE_TEST := node --test --test-force-exit
 # Parsers fuzzed by `make fuzz` (package:target).
 FUZZ_TARGETS := ./parser:FuzzDecode ./parser:FuzzArgs \
 	./parser:FuzzDecodeMsgpack ./eio:FuzzDecodePayload ./eio:FuzzDecodeText ./engineio:FuzzReadMessage \
@@ -71,7 +75,7 @@ test-compat: build
 	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' COMPAT_DIRECT_WS=1 bash test/compat/run.sh
 	COMPAT_SERVER='["$(CURDIR)/$(BIN)/compat-goserver"]' COMPAT_EIO3=1 COMPAT_SUITE=test/compat-v2/ bash test/compat/run.sh
 	COMPAT_EIO3=1 COMPAT_SUITE=test/compat-v2/ bash test/compat/run.sh
-	ECHO_BIN=$(CURDIR)/$(BIN)/echo node --test test/echo/
+	ECHO_BIN=$(CURDIR)/$(BIN)/echo $(NODE_TEST) test/echo/
 
 # Debian's python3-socketio client, three transport modes, threading and
 # asyncio, against the Go compat server and Node's reference server.
@@ -93,27 +97,27 @@ build-nobundle:
 # @socket.io/admin-ui against 2 Switchboard nodes + redis-server and, with the
 # same checks, against Node's instrument(); then the UI itself in Chromium.
 test-admin: build
-	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node --test test/admin/
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard $(NODE_TEST) test/admin/
 
 # Go and Node nodes in one Redis cluster, and @socket.io/redis-emitter.
 test-interop: build
-	node --test test/interop/
+	$(NODE_TEST) test/interop/
 
 # 3 nodes + redis-server behind HAProxy (four modes), nginx and Traefik v3.6
 # (built from its Go module once, cached under ~/.cache/switchboard-traefik),
 # 200 clients each.
 test-lb: build
 	t=$$(bash test/lb/traefik-build.sh) && \
-	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard TRAEFIK_BIN=$$t node --test test/lb/
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard TRAEFIK_BIN=$$t $(NODE_TEST) test/lb/
 
 # Rolling restart of 3 nodes under a broadcast to 300 clients (SIGTERM drain).
 test-rolling: build
-	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node --test test/rolling/
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard $(NODE_TEST) test/rolling/
 
 # Connection state recovery across node deaths and Redis restarts (3 nodes,
 # HAProxy, 300 clients, about 90 s), and with Node's streams adapter.
 test-recovery: build
-	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard node --test test/recovery/
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN)/switchboard $(NODE_TEST) test/recovery/
 
 # The benchmark harness runs (a tiny smoke configuration; numbers are never
 # asserted) for every server, the Go peers included (bench/peers/: built once,

@@ -34,7 +34,7 @@ if [ "${1:-}" = "--smoke" ]; then
 fi
 
 busy() {
-  pgrep -f 'repeat.sh|node --test test/|go test -fuzz|loadgen|hostile/run.mjs' >/dev/null ||
+  pgrep -f 'repeat.sh|node --test|go test -fuzz|loadgen|hostile/run.mjs' >/dev/null ||
     awk '{ exit !($1 >= 2.5) }' /proc/loadavg
 }
 while busy; do

@@ -38,7 +38,7 @@ fi
 shot=test/artifacts/whiteboard.png
 [ "$client" = own ] && shot=test/artifacts/whiteboard-own-client.png
 SWITCHBOARD_BIN="$bin" WHITEBOARD_URL="http://127.0.0.1:$port/" WHITEBOARD_EXPECT_NODES="browser-node,browser-node" \
-  WHITEBOARD_SCREENSHOT="$shot" node --test "${tests[@]}"
+  WHITEBOARD_SCREENSHOT="$shot" node --test --test-force-exit "${tests[@]}"
 status=$?
 [ $status -ne 0 ] && cat "$log"
 exit $status

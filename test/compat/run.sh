@@ -23,7 +23,7 @@ echo "compat: server ${COMPAT_SERVER}, suite ${suite}"
 for mode in $modes; do
   echo "=== compat: COMPAT_TRANSPORTS=${mode}"
   start=$(date +%s)
-  if ! COMPAT_TRANSPORTS="$mode" node --test "$suite"; then
+  if ! COMPAT_TRANSPORTS="$mode" node --test --test-force-exit "$suite"; then
     echo "=== compat: FAILED in mode ${mode} after $(( $(date +%s) - start )) s" >&2
     exit 1
   fi

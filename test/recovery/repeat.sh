@@ -15,7 +15,7 @@ bad=0
 for i in $(seq 1 "$runs"); do
   out="$log.$i"
   # One load suite at a time on a shared machine: wait for the others.
-  RECOVERY_FAULTS=$faults flock /tmp/switchboard-load.lock node --test test/recovery/recovery.test.mjs >"$out" 2>&1
+  RECOVERY_FAULTS=$faults flock /tmp/switchboard-load.lock node --test --test-force-exit test/recovery/recovery.test.mjs >"$out" 2>&1
   rc=$?
   grep -ho 'recovery {.*}' "$out" | sed "s/^recovery /run $i rc $rc /"
   if [ $rc -ne 0 ]; then
