@@ -2,15 +2,14 @@ package redis_test
 
 import (
 	"context"
-	"net"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard-io/switchboard/adapter/redis"
+	"github.com/switchboard-io/switchboard/internal/freeport"
 	"github.com/switchboard-io/switchboard/internal/redistest"
 	"github.com/switchboard-io/switchboard/socketio"
 )
@@ -72,8 +71,8 @@ func TestTLSStartErrors(t *testing.T) {
 	s := newTLSSetup(t)
 	other := redistest.NewPKI(t, s.pki.Dir, "other")
 	otherCert, otherKey := other.Issue(t, "other-client", false)
-	dead := net.JoinHostPort("127.0.0.1", strconv.Itoa(redistest.FreePort(t)))
-	dead2 := net.JoinHostPort("127.0.0.1", strconv.Itoa(redistest.FreePort(t)))
+	dead := freeport.Addr(t)
+	dead2 := freeport.Addr(t)
 	for _, tc := range []struct {
 		name string
 		opts redis.Options

@@ -2,12 +2,11 @@ package cli
 
 import (
 	"context"
-	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/switchboard-io/switchboard/internal/freeport"
 	"github.com/switchboard-io/switchboard/internal/redistest"
 )
 
@@ -22,7 +21,7 @@ func TestServeRedisMutualTLS(t *testing.T) {
 	cert, key := pki.Issue(t, "cli-client", false)
 	other := redistest.NewPKI(t, pki.Dir, "cli-other")
 	url := "rediss://bob:pw@" + r.TLSAddr
-	dead := net.JoinHostPort("127.0.0.1", strconv.Itoa(redistest.FreePort(t)))
+	dead := freeport.Addr(t)
 
 	pub, internal := freeAddr(t), freeAddr(t)
 	env := map[string]string{"SWITCHBOARD_REDIS_TLS_CA": pki.CA, "SWITCHBOARD_DRAIN_WINDOW": "100ms",

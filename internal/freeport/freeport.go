@@ -28,10 +28,7 @@ const lowest = 10000
 // outside the kernel's ephemeral range when the range leaves room below it.
 func Pick() (int, error) {
 	top := ephemeralStart()
-	for range 100 {
-		if top-lowest < 1000 {
-			break
-		}
+	for i := 0; i < 100 && top-lowest >= 1000; i++ {
 		port := lowest + rand.IntN(top-lowest)
 		if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
 			l.Close()

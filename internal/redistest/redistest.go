@@ -7,7 +7,6 @@ package redistest
 import (
 	"bufio"
 	"bytes"
-	"github.com/switchboard-io/switchboard/internal/freeport"
 	"net"
 	"os/exec"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard-io/switchboard/internal/freeport"
 )
 
 // Server is a redis-server process on a free loopback port, without
@@ -48,7 +49,7 @@ func (s *Server) start(t testing.TB, extra func() []string) string {
 		t.Fatal("redis-server not installed (Debian package redis-server): the test needs it")
 	}
 	for attempt := 1; ; attempt++ {
-		port := strconv.Itoa(FreePort(t))
+		port := strconv.Itoa(freeport.Port(t))
 		var out bytes.Buffer
 		cmd := exec.Command(bin, append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, extra()...)...)
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -94,12 +95,6 @@ func (s *Server) serving(addr string) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return false
-}
-
-// FreePort returns a loopback TCP port free at the time of the call.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	return freeport.Port(t)
 }
 
 // URL returns the server's redis:// URL.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/switchboard-io/switchboard/internal/freeport"
 )
 
 // PKI is a certificate authority made with openssl for one test, in a
@@ -83,7 +85,7 @@ func StartTLS(t testing.TB, p *PKI, args ...string) *TLSServer {
 	cert, key := p.Issue(t, "redis-server", true)
 	s := &TLSServer{}
 	s.Addr = s.start(t, func() []string {
-		port := strconv.Itoa(FreePort(t))
+		port := strconv.Itoa(freeport.Port(t))
 		s.TLSAddr = net.JoinHostPort("127.0.0.1", port)
 		return append([]string{"--tls-port", port, "--tls-cert-file", cert, "--tls-key-file", key,
 			"--tls-ca-cert-file", p.CA, "--tls-auth-clients", "yes"}, args...)

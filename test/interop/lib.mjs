@@ -4,9 +4,9 @@
 import { spawn, execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import { existsSync, mkdtempSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
@@ -19,7 +19,6 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const REDIS_BIN = "/usr/bin/redis-server";
 export const HAVE_REDIS = existsSync(REDIS_BIN);
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 
 /** Polls cond (sync or async) until truthy, or throws after ms. */
 export async function waitUntil(cond, ms = 5000, what = "condition") {
